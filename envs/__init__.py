@@ -1,0 +1,19 @@
+"""Environments: the grid world (with its exact tabular model) and friends, registered with Gymnasium.
+
+Importing this package registers ``rlsuite/GridWorld-v0``; ``gym.make("envs:rlsuite/GridWorld-v0")``
+imports it for you.
+"""
+
+from gymnasium.envs.registration import register, registry
+
+from envs.gridworld.env import GridWorldEnv
+from envs.gridworld.layout import get_layout
+from envs.mdp import TabularMDP
+
+__all__ = ["GridWorldEnv", "TabularMDP", "get_layout"]
+
+GRIDWORLD_ID = "rlsuite/GridWorld-v0"
+
+# Guarded so that re-importing (reloads, several entry points) does not trigger a re-registration warning.
+if GRIDWORLD_ID not in registry:
+    register(id=GRIDWORLD_ID, entry_point="envs.gridworld.env:GridWorldEnv", max_episode_steps=200)

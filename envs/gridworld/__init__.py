@@ -1,0 +1,1 @@
+"""The grid world: layouts, its exact tabular model, and the Gymnasium env."""
