@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import random
-from numbers import Integral
 
 import gymnasium as gym
 import numpy as np
 import torch
 
-from core.errors import UserError
-
-_MAX_SEED = 2**32 - 1  # numpy's legacy global RNG accepts seeds up to this
-
-
-def check_seed(seed: object) -> int:
-    """Return `seed` as an int, or raise UserError if it is not an integer in [0, 2**32 - 1]."""
-    if isinstance(seed, bool) or not isinstance(seed, Integral) or not 0 <= seed <= _MAX_SEED:
-        raise UserError(f"seed must be an integer between 0 and {_MAX_SEED}, got {seed!r}")
-    return int(seed)
+from core.validation import check_seed
 
 
 def seed_everything(seed: int, env: gym.Env | None = None) -> np.random.Generator:

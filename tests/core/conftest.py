@@ -22,6 +22,7 @@ class CountdownEnv(gym.Env):
         self.action_space = gym.spaces.Discrete(2)
         self.target = 0
         self.t = 0
+        self.closed = False
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
@@ -39,6 +40,9 @@ class CountdownEnv(gym.Env):
 
     def render(self):
         return np.full((8, 12, 3), 20 * self.t, dtype=np.uint8)  # a different frame every step
+
+    def close(self):
+        self.closed = True
 
     def _obs(self):
         return np.array([self.target - self.t], dtype=np.float32)
