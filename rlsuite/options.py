@@ -1,0 +1,28 @@
+"""Parsing repeated ``key=value`` options (``--set``, ``--env-kwarg``) into keyword arguments."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from core.errors import UserError
+
+
+def parse_assignments(pairs: Iterable[str], option: str) -> dict[str, Any]:
+    """Turn ``["lr=0.1", "double=true", "layout=book"]`` into ``{"lr": 0.1, "double": True, ...}``.
+
+    Values are JSON literals when they parse as one (numbers, ``true``/``false``, ``null``, lists), and plain
+    strings otherwise. A pair without ``=`` or without a key raises UserError naming ``option``.
+    """
+    parsed: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UserError(f"{option} expects key=value, got {pair!r}")
+        try:
+            parsed[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            parsed[key] = raw
+    return parsed

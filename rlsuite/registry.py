@@ -1,0 +1,55 @@
+"""The algorithms the CLI knows: name -> what implements it, its kind and a one-line description.
+
+Targets are import paths, resolved on first use, so ``rlsuite list`` stays fast and one broken
+algorithm cannot take the others down. Adding an algorithm is one line in ``ALGORITHMS``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from core.errors import UserError
+
+Kind = Literal["planner", "agent"]
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """One registered algorithm.
+
+    ``target`` is ``"module:attribute"``: a planner function ``(mdp, gamma, tol=...) -> PlanningResult``
+    for planners, an SB3-shaped class ``Algo(env, **hyperparams)`` for agents.
+    """
+
+    name: str
+    kind: Kind
+    target: str
+    description: str
+
+    def load(self) -> Any:
+        """Import and return the function or class that implements the algorithm."""
+        module_name, attribute = self.target.split(":")
+        return getattr(importlib.import_module(module_name), attribute)
+
+
+ALGORITHMS: dict[str, Algorithm] = {
+    algorithm.name: algorithm
+    for algorithm in (
+        Algorithm("vi", "planner", "agents.tabular:value_iteration", "value iteration on a tabular MDP"),
+        Algorithm("pi", "planner", "agents.tabular:policy_iteration", "policy iteration on a tabular MDP"),
+        Algorithm("qi", "planner", "agents.tabular:q_iteration", "Q-value iteration on a tabular MDP"),
+        Algorithm("q-learning", "agent", "agents.tabular:QLearning", "tabular Q-learning (discrete envs)"),
+    )
+}
+
+
+def get_algorithm(name: str, kind: Kind | None = None) -> Algorithm:
+    """Look ``name`` up, optionally requiring a kind; raise UserError naming the choices otherwise."""
+    choices = sorted(n for n, a in ALGORITHMS.items() if kind is None or a.kind == kind)
+    algorithm = ALGORITHMS.get(name)
+    if algorithm is None or (kind is not None and algorithm.kind != kind):
+        what = f"{kind} " if kind else ""
+        raise UserError(f"unknown {what}algorithm {name!r}; choose one of: {', '.join(choices)}")
+    return algorithm

@@ -1,0 +1,27 @@
+"""The registry resolves every name it lists and names the choices when it cannot."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.errors import UserError
+from rlsuite.registry import ALGORITHMS, get_algorithm
+
+
+@pytest.mark.parametrize("name", sorted(ALGORITHMS))
+def test_every_algorithm_loads(name):
+    algorithm = get_algorithm(name)
+    target = algorithm.load()
+    assert callable(target)
+    assert (algorithm.kind == "agent") == isinstance(target, type)
+
+
+def test_unknown_name_lists_the_choices():
+    with pytest.raises(UserError, match="unknown algorithm 'sarsa'.*pi, q-learning, qi, vi"):
+        get_algorithm("sarsa")
+
+
+def test_kind_filter():
+    assert get_algorithm("vi", kind="planner").name == "vi"
+    with pytest.raises(UserError, match="unknown agent algorithm 'vi'; choose one of: q-learning"):
+        get_algorithm("vi", kind="agent")
