@@ -1,0 +1,238 @@
+"""The ``rlsuite`` command line: list, solve, train, eval, demo.
+
+Results go to stdout (``--json`` prints exactly one object); progress and errors go to stderr. Every user
+mistake exits with status 2 and one line ``rlsuite: error: ...`` on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from core.errors import UserError
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+class _Cli(click.Group):
+    """A click group that reports user mistakes (ours and click's) as one stderr line and exit status 2."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> None:  # type: ignore[override]
+        extra.pop("standalone_mode", None)
+        try:
+            code = super().main(args, prog_name or "rlsuite", standalone_mode=False, **extra)
+        except click.UsageError as error:
+            hint = f" (see '{error.ctx.command_path} --help')" if error.ctx is not None else ""
+            _fail(error.format_message() + hint)
+        except click.ClickException as error:
+            _fail(error.format_message())
+        except UserError as error:
+            _fail(str(error))
+        except OSError as error:  # a file the user named cannot be read or written
+            _fail(f"{error.strerror or error}: {error.filename}" if error.filename else str(error))
+        except click.Abort:
+            sys.exit(EXIT_INTERRUPTED)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str) -> None:
+    """Print ``message`` as one line on stderr and exit with status 2."""
+    one_line = " ".join(line.strip() for line in message.strip().splitlines())
+    click.echo(f"rlsuite: error: {one_line}", err=True)
+    sys.exit(EXIT_USER_ERROR)
+
+
+def _readable(value: Any) -> str:
+    """Numbers to 4 significant digits (lists of them too); anything else as is."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_readable(v) for v in value) + "]"
+    return str(value)
+
+
+def _print_json(obj: dict[str, Any]) -> None:
+    click.echo(json.dumps(obj))
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """rlsuite: reinforcement learning and planning on Gymnasium environments."""
+
+
+@cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def list_command(as_json: bool) -> None:
+    """List the environments, grid layouts and algorithms."""
+    from envs.gridworld.layout import layout_names
+    from rlsuite.environments import rlsuite_env_ids
+    from rlsuite.registry import ALGORITHMS
+
+    note = "any installed Gymnasium id (e.g. CartPole-v1) also works with train and eval"
+    environments = rlsuite_env_ids()
+    layouts = layout_names()
+    if as_json:
+        algorithms = [
+            {"name": a.name, "kind": a.kind, "description": a.description} for a in ALGORITHMS.values()
+        ]
+        _print_json(
+            {"environments": environments, "layouts": layouts, "algorithms": algorithms, "note": note}
+        )
+        return
+    click.echo("Environments:")
+    for env_id in environments:
+        click.echo(f"  {env_id}")
+    click.echo(f"  ({note})")
+    click.echo(f"\nGrid layouts (--layout, or --env-kwarg layout=...): {', '.join(layouts)}")
+    click.echo("\nAlgorithms:")
+    for algorithm in ALGORITHMS.values():
+        click.echo(f"  {algorithm.name:<12} {algorithm.kind:<8} {algorithm.description}")
+
+
+@cli.command()
+@click.argument("env_id", metavar="ENV")
+@click.option("--layout", help="Grid layout: a built-in name, maze-N, open-HxW or a .txt map file.")
+@click.option("--noise", type=click.FloatRange(0, 1), help="Probability that a move slips sideways.")
+@click.option("--living-reward", type=float, help="Reward for every non-terminal step.")
+@click.option("--gamma", type=click.FloatRange(0, 1), default=0.9, show_default=True, help="Discount.")
+@click.option("--algo", type=click.Choice(["vi", "pi", "qi"]), default="vi", show_default=True)
+@click.option("--tol", type=click.FloatRange(0, min_open=True), default=1e-8, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), help="Write a value heat map PNG.")
+def solve(
+    env_id: str,
+    layout: str | None,
+    noise: float | None,
+    living_reward: float | None,
+    gamma: float,
+    algo: str,
+    tol: float,
+    as_json: bool,
+    plot: Path | None,
+) -> None:
+    """Plan a tabular ENV (e.g. rlsuite/GridWorld-v0) exactly and print its values and policy."""
+    from rlsuite.plots import plot_values
+    from rlsuite.solve import format_solution
+    from rlsuite.solve import solve as solve_env
+
+    options = {"layout": layout, "noise": noise, "living_reward": living_reward}
+    solution = solve_env(env_id, {k: v for k, v in options.items() if v is not None}, algo, gamma, tol)
+    if plot is not None:
+        title = f"{solution.grid.layout.name}: {algo}, gamma={gamma}"
+        plot_values(solution.result.values, solution.result.policy, solution.grid, plot, title)
+    if as_json:
+        _print_json(solution.to_dict())
+    else:
+        click.echo(format_solution(solution))
+        if plot is not None:
+            click.echo(f"\nheat map: {plot}")
+
+
+@cli.command()
+@click.argument("algo")
+@click.option("--env", "env_id", required=True, help="Gymnasium id, e.g. rlsuite/GridWorld-v0.")
+@click.option("--steps", type=click.IntRange(min=1), help="Total env steps  [default: 50000]")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), help="Run folder [runs/ALGO-ENV-sSEED]."
+)
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Hyperparameter (repeatable).")
+@click.option(
+    "--env-kwarg", "env_kwargs", multiple=True, metavar="KEY=VALUE", help="Env option (repeatable)."
+)
+@click.option("--resume", is_flag=True, help="Continue the run in --out (or the default folder).")
+@click.option("--eval-episodes", type=click.IntRange(min=1), default=20, show_default=True)
+def train(
+    algo: str,
+    env_id: str,
+    steps: int | None,
+    seed: int,
+    out: Path | None,
+    sets: tuple[str, ...],
+    env_kwargs: tuple[str, ...],
+    resume: bool,
+    eval_episodes: int,
+) -> None:
+    """Train ALGO on a Gymnasium env into a run folder, then evaluate it."""
+    from rlsuite.options import parse_assignments
+    from rlsuite.training import TrainingInterrupted, TrainSpec, open_run, resumed_spec
+    from rlsuite.training import train as train_run
+
+    spec = TrainSpec(
+        algo,
+        env_id,
+        parse_assignments(env_kwargs, "--env-kwarg"),
+        parse_assignments(sets, "--set"),
+        steps or TrainSpec.steps,
+        seed,
+    )
+    run = open_run(out, spec, resume)
+    if resume:
+        spec = resumed_spec(run, spec, steps_given=steps is not None)
+    try:
+        outcome = train_run(spec, run, resume=resume, eval_episodes=eval_episodes)
+    except TrainingInterrupted as interrupted:
+        click.echo(str(interrupted), err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    result = outcome.evaluation
+    click.echo(f"run: {run.path}")
+    click.echo(f"trained {outcome.agent.num_timesteps} steps; evaluation over {eval_episodes} episodes:")
+    click.echo(f"  mean return {result.mean_return:.3f} ± {result.std_return:.3f}  ->  {run.eval_path}")
+    for label, path in outcome.media.items():
+        click.echo(f"  {label}: {path}")
+
+
+@cli.command("eval")
+@click.argument("run_dir", metavar="DIR", type=click.Path(path_type=Path))
+@click.option("--episodes", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option(
+    "--gif", type=click.Path(dir_okay=False, path_type=Path), help="Record one episode (.gif/.mp4)."
+)
+def eval_command(run_dir: Path, episodes: int, seed: int, as_json: bool, gif: Path | None) -> None:
+    """Evaluate the trained agent of run folder DIR."""
+    from core.evaluation import evaluate_policy
+    from core.recording import record_episode
+    from core.rundir import RunDir
+    from rlsuite.environments import make_env
+    from rlsuite.training import load_agent
+
+    agent, spec = load_agent(RunDir.open(run_dir))
+    summary = evaluate_policy(
+        agent, lambda: make_env(spec.env_id, spec.env_kwargs), n_episodes=episodes, seed=seed
+    ).to_dict()
+    if gif is not None:
+        recording = record_episode(
+            agent, lambda: make_env(spec.env_id, spec.env_kwargs, render_mode="rgb_array"), gif, seed=seed
+        )
+        summary["gif"] = recording["path"]
+    if as_json:
+        _print_json(summary)
+        return
+    click.echo(f"{spec.algo} on {spec.env_id} ({run_dir}), {summary['episodes']} episodes:")
+    for key, value in summary.items():
+        if key != "episodes":
+            click.echo(f"  {key:<14} {_readable(value)}")
+
+
+@cli.command()
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/demo"), show_default=True
+)
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
+def demo(out: Path, seed: int) -> None:
+    """A short tour: exact planning, a maze, tabular Q-learning; figures and a GIF in --out."""
+    from rlsuite.demo import run_demo
+
+    run_demo(out, seed)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli.main(prog_name="rlsuite")

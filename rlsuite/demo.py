@@ -1,0 +1,152 @@
+"""``rlsuite demo``: a short tour, one section per family, each writing its figures into the demo folder.
+
+A section is a function ``(DemoContext) -> None`` that prints a few lines and records the files it wrote;
+adding a family to the tour is one entry in ``SECTIONS``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+import numpy as np
+
+from core.evaluation import evaluate_policy
+from core.recording import record_episode
+from core.rundir import RunDir
+from envs import GRIDWORLD_ID
+from rlsuite.environments import make_env
+from rlsuite.plots import plot_residuals, plot_values
+from rlsuite.registry import get_algorithm
+from rlsuite.training import TrainSpec, train
+
+GAMMA = 0.9
+MAZE_GAMMA = 0.99  # the maze's path is long: with 0.9 the start's value would round to zero
+PLANNERS = ("vi", "pi", "qi")
+DEMO_MARKER = "demo"
+
+
+@dataclass
+class DemoContext:
+    """What sections share: the demo folder, the seed, and the files written so far (label -> path)."""
+
+    run: RunDir
+    seed: int = 0
+    files: dict[str, Path] = field(default_factory=dict)
+
+    def say(self, line: str = "") -> None:
+        click.echo(line)
+
+
+def plan_book(ctx: DemoContext) -> None:
+    """Solve the textbook grid with VI, PI and QI; check that they agree; plot values and residuals."""
+    grid = make_env(GRIDWORLD_ID, {"layout": "book"}).unwrapped
+    results = _plan_all(grid.mdp())
+    for name, result in results.items():
+        ctx.say(f"  {name}: {result.iterations:4d} iterations, final residual {result.residual:.1e}")
+    reference = results["vi"]
+    for name in PLANNERS[1:]:
+        gap = float(np.max(np.abs(results[name].values - reference.values)))
+        same = np.array_equal(results[name].policy, reference.policy)
+        ctx.say(f"  {name} vs vi: max value gap {gap:.1e}, {'same' if same else 'DIFFERENT'} greedy policy")
+    start = grid.cell_to_state[grid.layout.start]
+    ctx.say(f"  optimal value of the start cell: {reference.values[start]:.3f}")
+    ctx.files["book values"] = plot_values(
+        reference.values,
+        reference.policy,
+        grid,
+        ctx.run.media_path("book_values.png"),
+        "Book grid: V* and π*",
+    )
+    ctx.files["residuals"] = plot_residuals(
+        {name: result.residuals for name, result in results.items()}, ctx.run.media_path("residuals.png")
+    )
+
+
+def plan_maze(ctx: DemoContext) -> None:
+    """Plan a generated 21x21 maze with value iteration."""
+    grid = make_env(GRIDWORLD_ID, {"layout": "maze-21", "layout_seed": ctx.seed}).unwrapped
+    mdp = grid.mdp()
+    start = time.perf_counter()
+    result = get_algorithm("vi").load()(mdp, MAZE_GAMMA)
+    seconds = time.perf_counter() - start
+    ctx.say(f"  {mdp.n_states} states: {result.iterations} iterations in {seconds:.2f} s")
+    ctx.say(f"  value of the start cell: {result.values[grid.cell_to_state[grid.layout.start]]:.3f}")
+    ctx.files["maze values"] = plot_values(
+        result.values,
+        result.policy,
+        grid,
+        ctx.run.media_path("maze_values.png"),
+        f"maze-21 (gamma {MAZE_GAMMA}): V* and π*",
+    )
+
+
+def q_learning_book(ctx: DemoContext) -> None:
+    """Learn the book grid with tabular Q-learning and compare it with the planned optimum."""
+    spec = TrainSpec(
+        "q-learning", GRIDWORLD_ID, {"layout": "book"}, {"gamma": GAMMA}, steps=30_000, seed=ctx.seed
+    )
+    outcome = train(spec, RunDir.create(ctx.run.path, "q-learning"), progress_bar=False)
+    agent, grid = outcome.agent, outcome.agent.env.unwrapped
+    optimum = get_algorithm("vi").load()(grid.mdp(), GAMMA)
+    decision_states = ~grid.mdp().terminal
+    learned = np.asarray(agent.predict(np.arange(grid.mdp().n_states))[0])
+    agree = int(np.sum(learned[decision_states] == optimum.policy[decision_states]))
+    planned = evaluate_policy(lambda obs: optimum.policy[obs], _book_env, n_episodes=200, seed=ctx.seed)
+    ours = evaluate_policy(agent, _book_env, n_episodes=200, seed=ctx.seed)
+    ctx.say(f"  {spec.steps} steps, {len(agent.episode_returns)} episodes")
+    ctx.say(f"  greedy policy matches the optimum in {agree} of {int(decision_states.sum())} states")
+    ctx.say(
+        f"  mean return over 200 episodes: learned {ours.mean_return:.3f} ± {ours.std_return:.3f}, "
+        f"planned {planned.mean_return:.3f} ± {planned.std_return:.3f}"
+    )
+    ctx.files["q-learning run"] = outcome.run.path
+    ctx.files.update({f"q-learning {label}": path for label, path in outcome.media.items()})
+    gif = record_episode(
+        agent, lambda: _book_env("rgb_array"), outcome.run.media_path("greedy.gif"), seed=ctx.seed
+    )
+    ctx.files["q-learning gif"] = Path(gif["path"])
+
+
+def _plan_all(mdp) -> dict:
+    return {name: get_algorithm(name).load()(mdp, GAMMA) for name in PLANNERS}
+
+
+def _book_env(render_mode: str | None = None):
+    return make_env(GRIDWORLD_ID, {"layout": "book"}, render_mode=render_mode)
+
+
+Section = tuple[str, Callable[[DemoContext], None]]
+
+SECTIONS: list[Section] = [
+    ("Exact planning on the book grid (gamma 0.9, noise 0.2)", plan_book),
+    (f"Value iteration on a generated 21x21 maze (gamma {MAZE_GAMMA})", plan_maze),
+    ("Tabular Q-learning on the book grid", q_learning_book),
+]
+
+
+def open_demo_dir(out: Path) -> RunDir:
+    """A fresh demo folder; an earlier demo's folder is replaced, any other non-empty folder refused."""
+    out = Path(out)
+    if (out / "config.json").is_file() and RunDir.open(out).read_config().get("command") == DEMO_MARKER:
+        shutil.rmtree(out)
+    return RunDir.create(out.parent, out.name)
+
+
+def run_demo(out: Path, seed: int = 0) -> DemoContext:
+    """Run every section in order, then print where the files are."""
+    ctx = DemoContext(open_demo_dir(out), seed)
+    ctx.run.write_config({"command": DEMO_MARKER, "seed": seed, "sections": [title for title, _ in SECTIONS]})
+    start = time.perf_counter()
+    for number, (title, section) in enumerate(SECTIONS, start=1):
+        ctx.say(f"[{number}/{len(SECTIONS)}] {title}")
+        section(ctx)
+        ctx.say()
+    ctx.say(f"Done in {time.perf_counter() - start:.1f} s. Files:")
+    for label, path in ctx.files.items():
+        ctx.say(f"  {label + ':':<28} {path}")
+    return ctx

@@ -1,0 +1,24 @@
+"""``rlsuite demo`` runs end to end, writes its figures, and can be run again into the same folder."""
+
+from __future__ import annotations
+
+from .conftest import assert_user_error
+
+
+def test_demo_end_to_end(run_cli, tmp_path):
+    out = tmp_path / "demo"
+    result = run_cli("demo", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    for name in ("book_values.png", "maze_values.png", "residuals.png"):
+        assert (out / name).stat().st_size > 1000, name
+    for name in ("learning_curve.png", "values.png", "greedy.gif", "model.pt", "eval.json"):
+        assert (out / "q-learning" / name).is_file(), name
+    assert "DIFFERENT" not in result.stdout
+    assert run_cli("eval", out / "q-learning", "--episodes", "3").exit_code == 0
+    assert run_cli("demo", "--out", out).exit_code == 0  # a demo folder is replaced, not refused
+
+
+def test_demo_refuses_another_runs_folder(run_cli, tmp_path):
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("mine")
+    assert_user_error(run_cli("demo", "--out", tmp_path / "busy"), "already exists")
