@@ -160,7 +160,7 @@ def train(
 ) -> None:
     """Train ALGO on a Gymnasium env into a run folder, then evaluate it."""
     from rlsuite.options import parse_assignments
-    from rlsuite.training import TrainingInterrupted, TrainSpec, open_run, resumed_spec
+    from rlsuite.training import TrainingInterrupted, TrainSpec, resumed_spec, run_path
     from rlsuite.training import train as train_run
 
     spec = TrainSpec(
@@ -171,14 +171,15 @@ def train(
         steps or TrainSpec.steps,
         seed,
     )
-    run = open_run(out, spec, resume)
+    path = run_path(out, spec)
     if resume:
-        spec = resumed_spec(run, spec, steps_given=steps is not None)
+        spec = resumed_spec(path, spec, steps_given=steps is not None)
     try:
-        outcome = train_run(spec, run, resume=resume, eval_episodes=eval_episodes)
+        outcome = train_run(spec, path, resume=resume, eval_episodes=eval_episodes)
     except TrainingInterrupted as interrupted:
         click.echo(str(interrupted), err=True)
         sys.exit(EXIT_INTERRUPTED)
+    run = outcome.run
     result = outcome.evaluation
     click.echo(f"run: {run.path}")
     click.echo(f"trained {outcome.agent.num_timesteps} steps; evaluation over {eval_episodes} episodes:")

@@ -90,7 +90,7 @@ def q_learning_book(ctx: DemoContext) -> None:
     spec = TrainSpec(
         "q-learning", GRIDWORLD_ID, {"layout": "book"}, {"gamma": GAMMA}, steps=30_000, seed=ctx.seed
     )
-    outcome = train(spec, RunDir.create(ctx.run.path, "q-learning"), progress_bar=False)
+    outcome = train(spec, ctx.run.path / "q-learning", progress_bar=False)
     agent, grid = outcome.agent, outcome.agent.env.unwrapped
     optimum = get_algorithm("vi").load()(grid.mdp(), GAMMA)
     decision_states = ~grid.mdp().terminal

@@ -58,16 +58,16 @@ def default_run_name(algo: str, env_id: str, seed: int) -> str:
     return f"{algo}-{env_id.rsplit('/', 1)[-1]}-s{seed}"
 
 
-def open_run(out: Path | None, spec: TrainSpec, resume: bool) -> RunDir:
-    """Create the run folder (``runs/<default name>`` unless ``out``), or reopen it to resume."""
-    if out is None:
-        return RunDir.create("runs", default_run_name(spec.algo, spec.env_id, spec.seed), resume=resume)
-    out = Path(out)
-    return RunDir.create(out.parent, out.name, resume=resume)
+def run_path(out: Path | None, spec: TrainSpec) -> Path:
+    """Where the run goes: ``out``, or ``runs/<default name>``."""
+    return (
+        Path(out) if out is not None else Path("runs") / default_run_name(spec.algo, spec.env_id, spec.seed)
+    )
 
 
-def resumed_spec(run: RunDir, requested: TrainSpec, steps_given: bool) -> TrainSpec:
-    """The saved spec of a run being resumed; the command line may change only the step budget."""
+def resumed_spec(path: Path, requested: TrainSpec, steps_given: bool) -> TrainSpec:
+    """The saved spec of the run at ``path``; resuming may change only the step budget."""
+    run = RunDir.open(path)
     saved = TrainSpec.from_config(run.read_config(), run.config_path)
     for name in ("algo", "env_id"):
         if getattr(saved, name) != getattr(requested, name):
@@ -85,25 +85,28 @@ def resumed_spec(run: RunDir, requested: TrainSpec, steps_given: bool) -> TrainS
 
 def train(
     spec: TrainSpec,
-    run: RunDir,
+    path: Path,
     resume: bool = False,
     eval_episodes: int = 20,
     progress_bar: bool = True,
 ) -> TrainOutcome:
     """Train ``spec.algo`` on ``spec.env_id`` until it has ``spec.steps`` steps; save, evaluate, plot.
 
-    With ``resume``, the agent is loaded from the run's model and trains only the remaining steps. Ctrl-C
-    saves a checkpoint and raises :class:`TrainingInterrupted`.
+    The run folder ``path`` is created only once the env and the agent are built, so a mistake in the
+    request leaves nothing behind. With ``resume``, the agent is loaded from the folder's model and trains
+    the remaining steps. Ctrl-C saves a checkpoint and raises :class:`TrainingInterrupted`.
     """
     agent_class = _agent_class(spec.algo)
     if "seed" in spec.hyperparams and spec.hyperparams["seed"] != spec.seed:
         raise UserError("set the seed with --seed, not --set seed=...")
     seed_everything(spec.seed)
     env = make_env(spec.env_id, spec.env_kwargs)
-    if resume and run.model_path.is_file():
-        agent = agent_class.load(run.model_path, env=env)
+    model_path = RunDir(path).model_path
+    if resume and model_path.is_file():
+        agent = agent_class.load(model_path, env=env)
     else:
         agent = agent_class(env, **{**spec.hyperparams, "seed": spec.seed})
+    run = RunDir.create(path.parent, path.name, resume=resume)
     # The full config (defaults included) is saved, so the run rebuilds even if defaults change later.
     spec = TrainSpec(**{**asdict(spec), "hyperparams": asdict(agent.config)})
     run.write_config(asdict(spec))

@@ -72,10 +72,14 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130(run_cli, tmp_path, monkeypatch)
     assert load_checkpoint(out / "model.pt")["num_timesteps"] == 1000
 
 
-def test_unknown_env_id(run_cli, tmp_path):
-    assert_user_error(
-        run_cli("train", "q-learning", "--env", "NoSuchEnv-v0", "--out", tmp_path / "r"), "NoSuchEnv"
-    )
+def test_unknown_env_id_leaves_no_run_folder(run_cli, tmp_path):
+    result = run_cli("train", "q-learning", "--env", "NoSuchEnv-v0", "--out", tmp_path / "r")
+    assert_user_error(result, "NoSuchEnv")
+    assert not (tmp_path / "r").exists()
+
+
+def test_resume_needs_an_existing_run(run_cli, tmp_path):
+    assert_user_error(run_cli(*TRAIN, "--out", tmp_path / "missing", "--resume"), "missing")
 
 
 def test_unknown_algorithm_and_planner(run_cli, tmp_path):
