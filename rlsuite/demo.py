@@ -13,20 +13,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
+import gymnasium as gym
 import numpy as np
 
+from agents.tabular import PlanningResult, policy_iteration, q_iteration, value_iteration
 from core.evaluation import evaluate_policy
 from core.recording import record_episode
 from core.rundir import RunDir
 from envs import GRIDWORLD_ID
 from rlsuite.environments import make_env
 from rlsuite.plots import plot_residuals, plot_values
-from rlsuite.registry import get_algorithm
 from rlsuite.training import TrainSpec, train
 
 GAMMA = 0.9
 MAZE_GAMMA = 0.99  # the maze's path is long: with 0.9 the start's value would round to zero
-PLANNERS = ("vi", "pi", "qi")
+PLANNERS = {"vi": value_iteration, "pi": policy_iteration, "qi": q_iteration}
 DEMO_MARKER = "demo"
 
 
@@ -45,11 +46,11 @@ class DemoContext:
 def plan_book(ctx: DemoContext) -> None:
     """Solve the textbook grid with VI, PI and QI; check that they agree; plot values and residuals."""
     grid = make_env(GRIDWORLD_ID, {"layout": "book"}).unwrapped
-    results = _plan_all(grid.mdp())
+    results: dict[str, PlanningResult] = {name: plan(grid.mdp(), GAMMA) for name, plan in PLANNERS.items()}
     for name, result in results.items():
         ctx.say(f"  {name}: {result.iterations:4d} iterations, final residual {result.residual:.1e}")
     reference = results["vi"]
-    for name in PLANNERS[1:]:
+    for name in ("pi", "qi"):
         gap = float(np.max(np.abs(results[name].values - reference.values)))
         same = np.array_equal(results[name].policy, reference.policy)
         ctx.say(f"  {name} vs vi: max value gap {gap:.1e}, {'same' if same else 'DIFFERENT'} greedy policy")
@@ -72,7 +73,7 @@ def plan_maze(ctx: DemoContext) -> None:
     grid = make_env(GRIDWORLD_ID, {"layout": "maze-21", "layout_seed": ctx.seed}).unwrapped
     mdp = grid.mdp()
     start = time.perf_counter()
-    result = get_algorithm("vi").load()(mdp, MAZE_GAMMA)
+    result = value_iteration(mdp, MAZE_GAMMA)
     seconds = time.perf_counter() - start
     ctx.say(f"  {mdp.n_states} states: {result.iterations} iterations in {seconds:.2f} s")
     ctx.say(f"  value of the start cell: {result.values[grid.cell_to_state[grid.layout.start]]:.3f}")
@@ -91,10 +92,10 @@ def q_learning_book(ctx: DemoContext) -> None:
         "q-learning", GRIDWORLD_ID, {"layout": "book"}, {"gamma": GAMMA}, steps=30_000, seed=ctx.seed
     )
     outcome = train(spec, ctx.run.path / "q-learning", progress_bar=False)
-    agent, grid = outcome.agent, outcome.agent.env.unwrapped
-    optimum = get_algorithm("vi").load()(grid.mdp(), GAMMA)
-    decision_states = ~grid.mdp().terminal
-    learned = np.asarray(agent.predict(np.arange(grid.mdp().n_states))[0])
+    agent, mdp = outcome.agent, outcome.agent.env.unwrapped.mdp()
+    optimum = value_iteration(mdp, GAMMA)
+    decision_states = ~mdp.terminal
+    learned, _ = agent.predict(np.arange(mdp.n_states))
     agree = int(np.sum(learned[decision_states] == optimum.policy[decision_states]))
     planned = evaluate_policy(lambda obs: optimum.policy[obs], _book_env, n_episodes=200, seed=ctx.seed)
     ours = evaluate_policy(agent, _book_env, n_episodes=200, seed=ctx.seed)
@@ -112,11 +113,7 @@ def q_learning_book(ctx: DemoContext) -> None:
     ctx.files["q-learning gif"] = Path(gif["path"])
 
 
-def _plan_all(mdp) -> dict:
-    return {name: get_algorithm(name).load()(mdp, GAMMA) for name in PLANNERS}
-
-
-def _book_env(render_mode: str | None = None):
+def _book_env(render_mode: str | None = None) -> gym.Env:
     return make_env(GRIDWORLD_ID, {"layout": "book"}, render_mode=render_mode)
 
 
