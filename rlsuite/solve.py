@@ -77,7 +77,9 @@ def format_solution(solution: Solution) -> str:
     )
     if width > _PRINTABLE_WIDTH:
         return f"{header}\n(grid too wide to print; use --json or --plot)"
-    values = [" ".join("  ####" if v is None else f"{v:6.2f}" for v in row) for row in solution.value_grid()]
+    cells = [["####" if v is None else f"{v:.2f}" for v in row] for row in solution.value_grid()]
+    width = max(len(cell) for row in cells for cell in row) + 1
+    values = [" ".join(cell.rjust(width) for cell in row) for row in cells]
     terminal = solution.grid.layout.terminal
     walls = solution.grid.layout.walls
     arrows = [
