@@ -16,11 +16,12 @@ import click
 import gymnasium as gym
 import numpy as np
 
+from agents.base import Agent
 from agents.tabular import PlanningResult, policy_iteration, q_iteration, value_iteration
-from core.evaluation import evaluate_policy
+from agents.tabular.planning import evaluate_policy_exactly
 from core.recording import record_episode
 from core.rundir import RunDir
-from envs import GRIDWORLD_ID
+from envs import GRIDWORLD_ID, GridWorldEnv
 from rlsuite.environments import make_env
 from rlsuite.plots import plot_residuals, plot_values
 from rlsuite.training import TrainSpec, train
@@ -72,10 +73,8 @@ def plan_maze(ctx: DemoContext) -> None:
     """Plan a generated 21x21 maze with value iteration."""
     grid = make_env(GRIDWORLD_ID, {"layout": "maze-21", "layout_seed": ctx.seed}).unwrapped
     mdp = grid.mdp()
-    start = time.perf_counter()
     result = value_iteration(mdp, MAZE_GAMMA)
-    seconds = time.perf_counter() - start
-    ctx.say(f"  {mdp.n_states} states: {result.iterations} iterations in {seconds:.2f} s")
+    ctx.say(f"  {mdp.n_states} states: {result.iterations} iterations in {result.seconds:.3f} s")
     ctx.say(f"  value of the start cell: {result.values[grid.cell_to_state[grid.layout.start]]:.3f}")
     ctx.files["maze values"] = plot_values(
         result.values,
@@ -91,19 +90,13 @@ def q_learning_book(ctx: DemoContext) -> None:
     spec = TrainSpec(
         "q-learning", GRIDWORLD_ID, {"layout": "book"}, {"gamma": GAMMA}, steps=30_000, seed=ctx.seed
     )
-    outcome = train(spec, ctx.run.path / "q-learning", progress_bar=False)
-    agent, mdp = outcome.agent, outcome.agent.env.unwrapped.mdp()
-    optimum = value_iteration(mdp, GAMMA)
-    decision_states = ~mdp.terminal
-    learned, _ = agent.predict(np.arange(mdp.n_states))
-    agree = int(np.sum(learned[decision_states] == optimum.policy[decision_states]))
-    planned = evaluate_policy(lambda obs: optimum.policy[obs], _book_env, n_episodes=200, seed=ctx.seed)
-    ours = evaluate_policy(agent, _book_env, n_episodes=200, seed=ctx.seed)
+    outcome = train(spec, ctx.run.path / "q-learning", eval_episodes=100, progress_bar=False)
+    agent, evaluation = outcome.agent, outcome.evaluation
     ctx.say(f"  {spec.steps} steps, {len(agent.episode_returns)} episodes")
-    ctx.say(f"  greedy policy matches the optimum in {agree} of {int(decision_states.sum())} states")
+    _compare_with_optimum(ctx, agent, agent.env.unwrapped)
     ctx.say(
-        f"  mean return over 200 episodes: learned {ours.mean_return:.3f} ± {ours.std_return:.3f}, "
-        f"planned {planned.mean_return:.3f} ± {planned.std_return:.3f}"
+        f"  mean return over {len(evaluation.returns)} episodes: "
+        f"{evaluation.mean_return:.3f} ± {evaluation.std_return:.3f}"
     )
     ctx.files["q-learning run"] = outcome.run.path
     ctx.files.update({f"q-learning {label}": path for label, path in outcome.media.items()})
@@ -111,6 +104,28 @@ def q_learning_book(ctx: DemoContext) -> None:
         agent, lambda: _book_env("rgb_array"), outcome.run.media_path("greedy.gif"), seed=ctx.seed
     )
     ctx.files["q-learning gif"] = Path(gif["path"])
+
+
+def _compare_with_optimum(ctx: DemoContext, agent: Agent, grid: GridWorldEnv) -> None:
+    """Say where the agent's greedy policy differs from the optimal one, and what that costs exactly."""
+    mdp = grid.mdp()
+    optimum = value_iteration(mdp, GAMMA)
+    learned, _ = agent.predict(np.arange(mdp.n_states))
+    decisions = np.flatnonzero(~mdp.terminal)
+    differ = decisions[learned[decisions] != optimum.policy[decisions]]
+    ctx.say(
+        f"  greedy policy matches the optimum in {len(decisions) - len(differ)} of {len(decisions)} states"
+    )
+    for s in differ:
+        cell = tuple(int(i) for i in grid.state_to_cell[s])
+        gap = optimum.values[s] - optimum.q_values[s, learned[s]]
+        chosen, best = mdp.action_names[learned[s]], mdp.action_names[optimum.policy[s]]
+        ctx.say(f"    cell {cell}: {chosen} instead of {best} (Q* lower by {gap:.3f})")
+    start = grid.cell_to_state[grid.layout.start]
+    exact = evaluate_policy_exactly(mdp, learned, GAMMA)[start]
+    ctx.say(
+        f"  exact value of the learned policy at the start: {exact:.3f} (optimum {optimum.values[start]:.3f})"
+    )
 
 
 def _book_env(render_mode: str | None = None) -> gym.Env:

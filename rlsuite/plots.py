@@ -90,7 +90,7 @@ def plot_values(
 
 
 def plot_residuals(residuals_by_algo: Mapping[str, Sequence[float]], path: str | Path) -> Path:
-    """Plot each algorithm's Bellman residual per iteration on a log scale."""
+    """Plot each algorithm's residual (largest value change) per iteration on a log scale."""
     fig = Figure(figsize=(6.5, 4.0))
     ax = fig.subplots()
     # Distinct line styles keep curves that coincide (value and Q-iteration often do) both visible.
@@ -112,7 +112,7 @@ def plot_residuals(residuals_by_algo: Mapping[str, Sequence[float]], path: str |
         )
     ax.set_yscale("log")
     ax.set_xlabel("iteration")
-    ax.set_ylabel("Bellman residual (max norm)")
+    ax.set_ylabel("largest value change, max |ΔV|")
     ax.set_title("Convergence of the exact planners")
     ax.grid(True, which="major", alpha=0.3)
     ax.legend()

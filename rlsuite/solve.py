@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +23,6 @@ class Solution:
     result: Any  # agents.tabular.PlanningResult
     algorithm: str
     gamma: float
-    seconds: float
     action_names: tuple[str, ...]
 
     def value_grid(self) -> list[list[float | None]]:
@@ -50,7 +48,7 @@ class Solution:
             "policy": self.policy_grid(),
             "iterations": int(self.result.iterations),
             "residual": float(self.result.residual),
-            "seconds": self.seconds,
+            "seconds": float(self.result.seconds),
         }
 
 
@@ -61,10 +59,7 @@ def solve(env_id: str, env_kwargs: dict[str, Any], algorithm: str, gamma: float,
     if not hasattr(grid, "mdp"):
         raise UserError(f"{env_id} is not a tabular environment (solve needs an exact model, e.g. GridWorld)")
     mdp = grid.mdp()
-    start = time.perf_counter()
-    result = planner(mdp, gamma, tol=tol)
-    seconds = time.perf_counter() - start
-    return Solution(grid, result, algorithm, gamma, seconds, mdp.action_names or tuple(ARROWS))
+    return Solution(grid, planner(mdp, gamma, tol=tol), algorithm, gamma, mdp.action_names or tuple(ARROWS))
 
 
 def format_solution(solution: Solution) -> str:
@@ -73,7 +68,7 @@ def format_solution(solution: Solution) -> str:
     height, width = solution.grid.cell_to_state.shape
     header = (
         f"{solution.algorithm} on {solution.grid.layout.name} ({height}x{width}), gamma={solution.gamma}: "
-        f"{result.iterations} iterations, residual {result.residual:.2e}, {solution.seconds:.3f} s"
+        f"{result.iterations} iterations, residual {result.residual:.2e}, {result.seconds:.3f} s"
     )
     if width > _PRINTABLE_WIDTH:
         return f"{header}\n(grid too wide to print; use --json or --plot)"
