@@ -14,9 +14,11 @@ from typing import Any
 import click
 
 from core.errors import UserError
+from rlsuite.registry import ALGORITHMS
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
+PLANNERS = [name for name, algorithm in ALGORITHMS.items() if algorithm.kind == "planner"]
 
 
 class _Cli(click.Group):
@@ -38,6 +40,9 @@ class _Cli(click.Group):
         except click.Abort:
             sys.exit(EXIT_INTERRUPTED)
         sys.exit(code if isinstance(code, int) else 0)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)  # the order they are defined in, which is the order of a session
 
 
 def _fail(message: str) -> None:
@@ -71,7 +76,6 @@ def list_command(as_json: bool) -> None:
     """List the environments, grid layouts and algorithms."""
     from envs.gridworld.layout import layout_names
     from rlsuite.environments import rlsuite_env_ids
-    from rlsuite.registry import ALGORITHMS
 
     note = "any installed Gymnasium id (e.g. CartPole-v1) also works with train and eval"
     environments = rlsuite_env_ids()
@@ -100,8 +104,14 @@ def list_command(as_json: bool) -> None:
 @click.option("--noise", type=click.FloatRange(0, 1), help="Probability that a move slips sideways.")
 @click.option("--living-reward", type=float, help="Reward for every non-terminal step.")
 @click.option("--gamma", type=click.FloatRange(0, 1), default=0.9, show_default=True, help="Discount.")
-@click.option("--algo", type=click.Choice(["vi", "pi", "qi"]), default="vi", show_default=True)
-@click.option("--tol", type=click.FloatRange(0, min_open=True), default=1e-8, show_default=True)
+@click.option("--algo", type=click.Choice(PLANNERS), default="vi", show_default=True, help="Planner.")
+@click.option(
+    "--tol",
+    type=click.FloatRange(0, min_open=True),
+    default=1e-8,
+    show_default=True,
+    help="Residual to stop at.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), help="Write a value heat map PNG.")
 def solve(
@@ -115,7 +125,7 @@ def solve(
     as_json: bool,
     plot: Path | None,
 ) -> None:
-    """Plan a tabular ENV (e.g. rlsuite/GridWorld-v0) exactly and print its values and policy."""
+    """Plan a tabular ENV exactly; print its values and greedy policy."""
     from rlsuite.plots import plot_values
     from rlsuite.solve import format_solution
     from rlsuite.solve import solve as solve_env
@@ -136,17 +146,33 @@ def solve(
 @cli.command()
 @click.argument("algo")
 @click.option("--env", "env_id", required=True, help="Gymnasium id, e.g. rlsuite/GridWorld-v0.")
-@click.option("--steps", type=click.IntRange(min=1), help="Total env steps  [default: 50000]")
+@click.option(
+    "--steps", type=click.IntRange(min=1), help="Total env steps; --resume keeps the run's  [default: 50000]"
+)
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
 @click.option(
-    "--out", type=click.Path(file_okay=False, path_type=Path), help="Run folder [runs/ALGO-ENV-sSEED]."
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run folder  [default: runs/ALGO-ENV-sSEED]",
 )
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Hyperparameter (repeatable).")
 @click.option(
-    "--env-kwarg", "env_kwargs", multiple=True, metavar="KEY=VALUE", help="Env option (repeatable)."
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Hyperparameter; VALUE is JSON or a string (repeatable).",
+)
+@click.option(
+    "--env-kwarg",
+    "env_kwargs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="gym.make keyword argument (repeatable).",
 )
 @click.option("--resume", is_flag=True, help="Continue the run in --out (or the default folder).")
-@click.option("--eval-episodes", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option(
+    "--eval-episodes", type=click.IntRange(min=1), default=20, show_default=True, help="For eval.json."
+)
 def train(
     algo: str,
     env_id: str,
@@ -228,7 +254,7 @@ def eval_command(run_dir: Path, episodes: int, seed: int, as_json: bool, gif: Pa
 )
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
 def demo(out: Path, seed: int) -> None:
-    """A short tour: exact planning, a maze, tabular Q-learning; figures and a GIF in --out."""
+    """A short tour of the families; figures, runs and a GIF in --out."""
     from rlsuite.demo import run_demo
 
     run_demo(out, seed)
