@@ -7,7 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from agents.tabular import PlanningResult
 from core.errors import UserError
+from envs import GridWorldEnv
 from rlsuite.environments import make_env
 from rlsuite.registry import get_algorithm
 
@@ -19,8 +21,8 @@ _PRINTABLE_WIDTH = 30  # wider grids are summarised instead of printed cell by c
 class Solution:
     """A planner's result on a grid env, with what is needed to show it."""
 
-    grid: Any  # the unwrapped grid env: .layout, .cell_to_state
-    result: Any  # agents.tabular.PlanningResult
+    grid: GridWorldEnv  # unwrapped
+    result: PlanningResult
     algorithm: str
     gamma: float
     action_names: tuple[str, ...]
@@ -73,8 +75,8 @@ def format_solution(solution: Solution) -> str:
     if width > _PRINTABLE_WIDTH:
         return f"{header}\n(grid too wide to print; use --json or --plot)"
     cells = [["####" if v is None else f"{v:.2f}" for v in row] for row in solution.value_grid()]
-    width = max(len(cell) for row in cells for cell in row) + 1
-    values = [" ".join(cell.rjust(width) for cell in row) for row in cells]
+    column = max(len(cell) for row in cells for cell in row) + 1
+    values = [" ".join(cell.rjust(column) for cell in row) for row in cells]
     terminal = solution.grid.layout.terminal
     walls = solution.grid.layout.walls
     arrows = [

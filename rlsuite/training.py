@@ -6,8 +6,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
+from agents.base import Agent
 from core.errors import UserError
 from core.evaluation import EvalResult, evaluate_policy
 from core.metrics import MetricsLogger
@@ -48,7 +50,7 @@ class TrainOutcome:
     """A finished run: the agent, its evaluation and the files written."""
 
     run: RunDir
-    agent: Any
+    agent: Agent
     evaluation: EvalResult
     media: dict[str, Path]
 
@@ -129,23 +131,23 @@ def train(
     return TrainOutcome(run, agent, evaluation, _plot_run(run, spec, agent, env))
 
 
-def load_agent(run: RunDir, render_mode: str | None = None) -> tuple[Any, TrainSpec]:
+def load_agent(run: RunDir) -> tuple[Agent, TrainSpec]:
     """The trained agent of a run folder (its env rebuilt from config.json) and the run's spec."""
     spec = TrainSpec.from_config(run.read_config(), run.config_path)
     if not run.model_path.is_file():
         raise UserError(f"no model in {run.path} (model.pt is missing)")
-    env = make_env(spec.env_id, spec.env_kwargs, render_mode=render_mode)
+    env = make_env(spec.env_id, spec.env_kwargs)
     return _agent_class(spec.algo).load(run.model_path, env=env), spec
 
 
-def _agent_class(algo: str) -> type:
+def _agent_class(algo: str) -> type[Agent]:
     algorithm = get_algorithm(algo)
     if algorithm.kind != "agent":
         raise UserError(f"{algo!r} is a planner, not a learning agent: use 'rlsuite solve ENV --algo {algo}'")
     return algorithm.load()
 
 
-def _plot_run(run: RunDir, spec: TrainSpec, agent: Any, env: Any) -> dict[str, Path]:
+def _plot_run(run: RunDir, spec: TrainSpec, agent: Agent, env: gym.Env) -> dict[str, Path]:
     """The learning curve, and for grid worlds the learned values (max_a Q) with their greedy arrows."""
     title = f"{spec.algo} on {spec.env_id}"
     curve = plot_learning_curve(agent.episode_returns, run.media_path("learning_curve.png"), title=title)
