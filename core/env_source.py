@@ -20,6 +20,8 @@ def make_env(env_id: str, **kwargs: Any) -> gym.Env:
         raise UserError(f"unknown environment: {env_id} ({_one_line(e)})") from e
     except gym.error.Error as e:
         raise UserError(f"cannot make environment {env_id}: {_one_line(e)}") from e
+    except (TypeError, ValueError) as e:  # a keyword the constructor does not take, or a value it refuses
+        raise UserError(f"environment {env_id!r} rejected its options {kwargs}: {_one_line(e)}") from None
 
 
 def env_factory(env: EnvSource, **make_kwargs: Any) -> Callable[[], gym.Env]:

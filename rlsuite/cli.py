@@ -224,19 +224,19 @@ def train(
 )
 def eval_command(run_dir: Path, episodes: int, seed: int, as_json: bool, gif: Path | None) -> None:
     """Evaluate the trained agent of run folder DIR."""
+    from core.env_source import make_env
     from core.evaluation import evaluate_policy
     from core.recording import record_episode
     from core.rundir import RunDir
-    from rlsuite.environments import make_env
     from rlsuite.training import load_agent
 
     agent, spec = load_agent(RunDir.open(run_dir))
     summary = evaluate_policy(
-        agent, lambda: make_env(spec.env_id, spec.env_kwargs), n_episodes=episodes, seed=seed
+        agent, lambda: make_env(spec.env_id, **spec.env_kwargs), n_episodes=episodes, seed=seed
     ).to_dict()
     if gif is not None:
         recording = record_episode(
-            agent, lambda: make_env(spec.env_id, spec.env_kwargs, render_mode="rgb_array"), gif, seed=seed
+            agent, lambda: make_env(spec.env_id, render_mode="rgb_array", **spec.env_kwargs), gif, seed=seed
         )
         summary["gif"] = recording["path"]
     if as_json:

@@ -19,10 +19,10 @@ import numpy as np
 from agents.base import Agent
 from agents.tabular import PlanningResult, policy_iteration, q_iteration, value_iteration
 from agents.tabular.planning import evaluate_policy_exactly
+from core.env_source import make_env
 from core.recording import record_episode
 from core.rundir import RunDir
 from envs import GRIDWORLD_ID, GridWorldEnv
-from rlsuite.environments import make_env
 from rlsuite.plots import plot_residuals, plot_values
 from rlsuite.training import TrainSpec, train
 
@@ -46,7 +46,7 @@ class DemoContext:
 
 def plan_book(ctx: DemoContext) -> None:
     """Solve the textbook grid with VI, PI and QI; check that they agree; plot values and residuals."""
-    grid = make_env(GRIDWORLD_ID, {"layout": "book"}).unwrapped
+    grid = make_env(GRIDWORLD_ID, layout="book").unwrapped
     results: dict[str, PlanningResult] = {name: plan(grid.mdp(), GAMMA) for name, plan in PLANNERS.items()}
     for name, result in results.items():
         ctx.say(f"  {name}: {result.iterations:4d} iterations, final residual {result.residual:.1e}")
@@ -71,7 +71,7 @@ def plan_book(ctx: DemoContext) -> None:
 
 def plan_maze(ctx: DemoContext) -> None:
     """Plan a generated 21x21 maze with value iteration."""
-    grid = make_env(GRIDWORLD_ID, {"layout": "maze-21", "layout_seed": ctx.seed}).unwrapped
+    grid = make_env(GRIDWORLD_ID, layout="maze-21", layout_seed=ctx.seed).unwrapped
     mdp = grid.mdp()
     result = value_iteration(mdp, MAZE_GAMMA)
     ctx.say(f"  {mdp.n_states} states: {result.iterations} iterations in {result.seconds:.3f} s")
@@ -129,7 +129,7 @@ def _compare_with_optimum(ctx: DemoContext, agent: Agent, grid: GridWorldEnv) ->
 
 
 def _book_env(render_mode: str | None = None) -> gym.Env:
-    return make_env(GRIDWORLD_ID, {"layout": "book"}, render_mode=render_mode)
+    return make_env(GRIDWORLD_ID, layout="book", render_mode=render_mode)
 
 
 Section = tuple[str, Callable[[DemoContext], None]]

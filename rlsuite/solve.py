@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 
 from agents.tabular import PlanningResult
+from core.env_source import make_env
 from core.errors import UserError
 from envs import GridWorldEnv
-from rlsuite.environments import make_env
 from rlsuite.registry import get_algorithm
 
 ARROWS = {"N": "↑", "E": "→", "S": "↓", "W": "←"}
@@ -57,7 +57,7 @@ class Solution:
 def solve(env_id: str, env_kwargs: dict[str, Any], algorithm: str, gamma: float, tol: float) -> Solution:
     """Build ``env_id`` with ``env_kwargs``, take its exact model and plan it with ``algorithm``."""
     planner = get_algorithm(algorithm, kind="planner").load()
-    grid = make_env(env_id, env_kwargs).unwrapped
+    grid = make_env(env_id, **env_kwargs).unwrapped
     if not hasattr(grid, "mdp"):
         raise UserError(f"{env_id} is not a tabular environment (solve needs an exact model, e.g. GridWorld)")
     mdp = grid.mdp()

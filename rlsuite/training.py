@@ -10,12 +10,12 @@ import gymnasium as gym
 import numpy as np
 
 from agents.base import Agent
+from core.env_source import make_env
 from core.errors import UserError
 from core.evaluation import EvalResult, evaluate_policy
 from core.metrics import MetricsLogger
 from core.rundir import RunDir
 from core.seeding import seed_everything
-from rlsuite.environments import make_env
 from rlsuite.plots import plot_learning_curve, plot_values
 from rlsuite.registry import get_algorithm
 
@@ -102,7 +102,7 @@ def train(
     if "seed" in spec.hyperparams and spec.hyperparams["seed"] != spec.seed:
         raise UserError("set the seed with --seed, not --set seed=...")
     seed_everything(spec.seed)
-    env = make_env(spec.env_id, spec.env_kwargs)
+    env = make_env(spec.env_id, **spec.env_kwargs)
     model_path = RunDir(path).model_path
     if resume and model_path.is_file():
         agent = agent_class.load(model_path, env=env)
@@ -125,7 +125,7 @@ def train(
     agent.save(run.model_path)
 
     evaluation = evaluate_policy(
-        agent, lambda: make_env(spec.env_id, spec.env_kwargs), n_episodes=eval_episodes, seed=spec.seed
+        agent, lambda: make_env(spec.env_id, **spec.env_kwargs), n_episodes=eval_episodes, seed=spec.seed
     )
     run.write_json(run.eval_path.name, evaluation.to_dict())
     return TrainOutcome(run, agent, evaluation, _plot_run(run, spec, agent, env))
@@ -136,7 +136,7 @@ def load_agent(run: RunDir) -> tuple[Agent, TrainSpec]:
     spec = TrainSpec.from_config(run.read_config(), run.config_path)
     if not run.model_path.is_file():
         raise UserError(f"no model in {run.path} (model.pt is missing)")
-    env = make_env(spec.env_id, spec.env_kwargs)
+    env = make_env(spec.env_id, **spec.env_kwargs)
     return _agent_class(spec.algo).load(run.model_path, env=env), spec
 
 
