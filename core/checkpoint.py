@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from core.atomic import atomic_write
 from core.errors import UserError
@@ -30,6 +29,8 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
     Raises TypeError, before anything is written, if the payload holds a type that a
     `weights_only` load would refuse.
     """
+    import torch  # here, not at the top: the CLI's planning commands never pay for importing torch
+
     if not isinstance(payload, dict):
         raise TypeError(f"checkpoint payload must be a dict, got {type(payload).__name__}")
     data = {**_to_loadable(payload, "payload"), "format": FORMAT, "format_version": FORMAT_VERSION}
@@ -47,6 +48,8 @@ def load_checkpoint(path: str | Path, kind: str | None = None) -> dict[str, Any]
         raise UserError(f"checkpoint not found: {path}")
     if not zipfile.is_zipfile(path):  # torch.save writes a zip; a cut-off zip loses its index
         raise UserError(f"corrupt checkpoint: {path} (truncated or not a checkpoint file)")
+    import torch
+
     try:
         payload = torch.load(path, weights_only=True, map_location="cpu")
     except Exception as e:  # torch raises many types: unpickling, CRC, zip, EOF errors
@@ -67,6 +70,8 @@ def load_checkpoint(path: str | Path, kind: str | None = None) -> dict[str, Any]
 
 def _to_loadable(value: Any, where: str) -> Any:
     """Convert numpy values to torch/python ones, and reject anything weights_only refuses."""
+    import torch
+
     if isinstance(value, torch.Tensor) or isinstance(value, _PRIMITIVES):
         return value
     if isinstance(value, np.ndarray):

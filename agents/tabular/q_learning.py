@@ -14,7 +14,7 @@ import numpy as np
 from agents.base import Agent, StepBoundaryInterrupts
 from core.errors import UserError
 from core.progress import progress_bar as open_progress_bar
-from core.seeding import check_seed
+from core.validation import check_seed
 
 if TYPE_CHECKING:
     from core.metrics import MetricsLogger
