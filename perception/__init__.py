@@ -1,0 +1,6 @@
+"""Perception models shared by agents, world models and supervised tasks: plain nn.Modules with a config."""
+
+from perception.conv import ConvDecoder, ConvDecoderConfig, ConvEncoder, ConvEncoderConfig
+from perception.mlp import MLP, MLPConfig
+
+__all__ = ["MLP", "MLPConfig", "ConvEncoder", "ConvEncoderConfig", "ConvDecoder", "ConvDecoderConfig"]
