@@ -1,0 +1,213 @@
+"""Experience replay (Lin 1992; Mnih et al. 2015): a numpy ring of transitions, sampled uniformly.
+
+Each observation is stored once. Slot ``i`` of env column ``e`` holds the observation an action was taken
+in, that action, its reward and its ``terminated`` / ``truncated`` flags; the transition's next
+observation is the one in slot ``i + 1`` of the same column, because the env's next step writes it there.
+Where an episode ends that is not so (the env is reset, and the next step starts from the reset
+observation), so ``add`` writes the final observation into a slot of its own, marked as starting no
+transition. That costs one slot per episode instead of a second copy of every observation, which matters
+for image observations (an Atari frame stack is 28 KB).
+
+With several envs (Gymnasium's vector API) each env has its own column and its own write position, so
+their trajectories never interleave; the buffer holds ``capacity // n_envs`` slots per env.
+
+Only termination ends the bootstrap: a transition cut by a time limit (``truncated``) still has a value
+after it, ``Q(s', ·)``, and the learner needs its real final observation, which is why it is kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+
+from core.errors import UserError
+from core.validation import check_positive_int
+
+
+@dataclass
+class ReplayBatch:
+    """``batch_size`` transitions as numpy arrays, ready for ``torch.from_numpy``.
+
+    With n-step returns, ``rewards`` is the discounted sum ``Σ_{k<m} γ^k r_{t+k}`` over the ``m ≤ n`` steps
+    before the episode ended or ``n`` was reached, ``next_obs`` is the observation ``m`` steps on and
+    ``discounts`` is ``γ^m``: the TD target is ``rewards + discounts * (1 − terminated) * V(next_obs)``.
+    """
+
+    obs: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray  # float32
+    next_obs: np.ndarray
+    terminated: np.ndarray  # float32, 1.0 where the episode terminated within the m steps (no bootstrap)
+    discounts: np.ndarray  # float32, γ^m
+
+    def __len__(self) -> int:
+        return len(self.rewards)
+
+
+class ReplayBuffer:
+    """``ReplayBuffer(capacity, obs_space, action_space, n_envs=1, n_step=1, gamma=0.99, seed=0)``.
+
+    ``add`` takes one vector-env step (arrays with a leading ``n_envs`` axis); ``sample(batch_size)`` draws
+    transitions uniformly with replacement, with a numpy Generator. Observations keep their space's dtype
+    (uint8 frames stay uint8), Discrete observations and actions are stored as int64.
+
+    A transition becomes sampleable once its next observation (n steps on, for n-step returns) is stored,
+    so the newest ``n_step`` steps of each env wait for the next ``add``. Sampling draws slots at random
+    and keeps those that start a sampleable transition: every sampleable transition is equally likely.
+    """
+
+    def __init__(
+        self,
+        capacity: int,
+        obs_space: gym.Space,
+        action_space: gym.Space,
+        n_envs: int = 1,
+        n_step: int = 1,
+        gamma: float = 0.99,
+        seed: int | np.random.Generator | None = None,
+    ) -> None:
+        capacity = check_positive_int(capacity, "buffer capacity")
+        self.n_envs = check_positive_int(n_envs, "n_envs")
+        self.n_step = check_positive_int(n_step, "n_step")
+        self.gamma = float(gamma)
+        self.rows = capacity // self.n_envs
+        if self.rows < self.n_step + 2:
+            raise UserError(
+                f"buffer capacity {capacity} is too small for {n_envs} envs and n_step {n_step}: "
+                f"each env needs at least n_step + 2 = {self.n_step + 2} slots"
+            )
+        self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        shape = (self.rows, self.n_envs)
+        self.obs = np.zeros(shape + _shape(obs_space), dtype=_dtype(obs_space, "observation"))
+        self.actions = np.zeros(shape + _shape(action_space), dtype=_dtype(action_space, "action"))
+        self.rewards = np.zeros(shape, dtype=np.float32)
+        self.terminated = np.zeros(shape, dtype=bool)
+        self.truncated = np.zeros(shape, dtype=bool)
+        self.starts_transition = np.zeros(shape, dtype=bool)  # False: empty, or an episode's final obs
+        self.cursor = np.zeros(self.n_envs, dtype=np.int64)  # the next slot each env writes
+        self.filled = np.zeros(self.n_envs, dtype=np.int64)  # slots written so far, at most `rows`
+        self.transitions = 0  # slots that start a transition (sampleable or soon to be)
+        self._columns = np.arange(self.n_envs)
+
+    @property
+    def capacity(self) -> int:
+        return self.rows * self.n_envs
+
+    def __len__(self) -> int:
+        """Transitions stored (the newest ``n_step`` per env included, though not yet sampleable)."""
+        return self.transitions
+
+    @property
+    def can_sample(self) -> bool:
+        """Whether at least one transition is sampleable (at most ``n_step`` per env are still waiting)."""
+        return self.transitions > self.n_step * self.n_envs
+
+    def add(
+        self,
+        obs: np.ndarray,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+        next_obs: np.ndarray,
+    ) -> None:
+        """Store one step of every env: ``obs`` and what followed it; arrays have a leading ``n_envs`` axis.
+
+        ``next_obs`` is written only for envs whose episode ended here (its final observation); for the
+        others it is the ``obs`` of their next ``add``, where it will be stored.
+        """
+        done = np.logical_or(terminated, truncated)
+        rows = self.cursor.copy()
+        self._write(self._columns, obs, True)
+        self.actions[rows, self._columns] = actions
+        self.rewards[rows, self._columns] = rewards
+        self.terminated[rows, self._columns] = terminated
+        self.truncated[rows, self._columns] = truncated
+        self._advance(self._columns)
+        ended = np.flatnonzero(done)
+        if len(ended):
+            self._write(ended, np.asarray(next_obs)[ended], False)
+            self._advance(ended)
+
+    def _write(self, columns: np.ndarray, obs: np.ndarray, starts_transition: bool) -> None:
+        rows = self.cursor[columns]
+        self.transitions -= int(self.starts_transition[rows, columns].sum())  # overwriting old ones
+        self.obs[rows, columns] = obs
+        self.starts_transition[rows, columns] = starts_transition
+        self.terminated[rows, columns] = False
+        self.truncated[rows, columns] = False
+        self.transitions += len(columns) if starts_transition else 0
+
+    def _advance(self, columns: np.ndarray) -> None:
+        self.cursor[columns] = (self.cursor[columns] + 1) % self.rows
+        self.filled[columns] = np.minimum(self.filled[columns] + 1, self.rows)
+
+    def sample(self, batch_size: int) -> ReplayBatch:
+        """``batch_size`` transitions drawn uniformly with replacement from the sampleable ones."""
+        if not self.can_sample:
+            raise ValueError(f"the buffer holds no sampleable transition yet ({self.transitions} stored)")
+        rows_parts, cols_parts, windows = [], [], []
+        need = batch_size
+        # Rejection sampling over the slot grid: draw more candidates the more of them are refused.
+        grid = int(self.filled.max()) * self.n_envs
+        accept = (self.transitions - self.n_step * self.n_envs) / grid
+        while need > 0:
+            draws = min(int(need / accept * 1.1) + 16, 1 << 20)
+            rows = self.rng.integers(0, self.filled.max(), size=draws)
+            cols = self.rng.integers(0, self.n_envs, size=draws)
+            window = self._window(rows, cols)
+            ok = np.flatnonzero(window[0])[:need]
+            rows_parts.append(rows[ok])
+            cols_parts.append(cols[ok])
+            windows.append(tuple(part[ok] for part in window[1:]))
+            need -= len(ok)
+        rows, cols = np.concatenate(rows_parts), np.concatenate(cols_parts)
+        returns, discounts, terminated, next_rows = (
+            np.concatenate(parts) for parts in zip(*windows, strict=True)
+        )
+        return ReplayBatch(
+            obs=self.obs[rows, cols],
+            actions=self.actions[rows, cols],
+            rewards=returns,
+            next_obs=self.obs[next_rows, cols],
+            terminated=terminated.astype(np.float32),
+            discounts=discounts,
+        )
+
+    def _window(self, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, ...]:
+        """For each candidate slot: whether it starts a sampleable transition, and its n-step return.
+
+        Walks ``k = 0 … n−1`` steps on from the slot while the episode lasts, summing ``γ^k r_{t+k}``. A
+        step ``k`` is usable only if slot ``t+k+1`` is already written in this pass of the ring (``k`` is
+        below the slot's distance to its env's newest slot); otherwise the transition is not ready.
+        """
+        ok = self.starts_transition[rows, cols] & (rows < self.filled[cols])
+        newest_distance = (self.cursor[cols] - 1 - rows) % self.rows
+        returns = np.zeros(len(rows), dtype=np.float32)
+        discounts = np.ones(len(rows), dtype=np.float32)
+        terminated = np.zeros(len(rows), dtype=bool)
+        alive = np.ones(len(rows), dtype=bool)  # the window has not met the end of its episode yet
+        steps = np.zeros(len(rows), dtype=np.int64)
+        for k in range(self.n_step):
+            slots = (rows + k) % self.rows
+            ok &= ~alive | (k < newest_distance)
+            returns += np.where(alive, discounts * self.rewards[slots, cols], 0.0).astype(np.float32)
+            discounts = np.where(alive, discounts * self.gamma, discounts).astype(np.float32)
+            steps += alive
+            terminated |= alive & self.terminated[slots, cols]
+            alive &= ~(self.terminated[slots, cols] | self.truncated[slots, cols])
+        return ok, returns, discounts, terminated, (rows + steps) % self.rows
+
+
+def _shape(space: gym.Space) -> tuple[int, ...]:
+    return () if isinstance(space, gym.spaces.Discrete) else tuple(space.shape)
+
+
+def _dtype(space: gym.Space, name: str) -> np.dtype:
+    if isinstance(space, gym.spaces.Discrete):
+        return np.dtype(np.int64)
+    if isinstance(space, gym.spaces.Box):
+        return space.dtype
+    raise UserError(f"the replay buffer stores Box or Discrete {name} spaces, got {space}")
