@@ -2,5 +2,15 @@
 
 from perception.conv import ConvDecoder, ConvDecoderConfig, ConvEncoder, ConvEncoderConfig
 from perception.mlp import MLP, MLPConfig
+from perception.vae import VAE, VAEConfig
 
-__all__ = ["MLP", "MLPConfig", "ConvEncoder", "ConvEncoderConfig", "ConvDecoder", "ConvDecoderConfig"]
+__all__ = [
+    "MLP",
+    "MLPConfig",
+    "ConvEncoder",
+    "ConvEncoderConfig",
+    "ConvDecoder",
+    "ConvDecoderConfig",
+    "VAE",
+    "VAEConfig",
+]
