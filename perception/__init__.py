@@ -2,6 +2,8 @@
 
 from perception.conv import ConvDecoder, ConvDecoderConfig, ConvEncoder, ConvEncoderConfig
 from perception.mlp import MLP, MLPConfig
+from perception.patches import PatchEmbedding
+from perception.transformer import Transformer, TransformerConfig
 from perception.vae import VAE, VAEConfig
 
 __all__ = [
@@ -13,4 +15,7 @@ __all__ = [
     "ConvDecoderConfig",
     "VAE",
     "VAEConfig",
+    "Transformer",
+    "TransformerConfig",
+    "PatchEmbedding",
 ]

@@ -1,0 +1,37 @@
+"""ViT patch embedding: an image as a sequence of flattened, linearly projected patches."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from core.errors import UserError
+from core.validation import check_positive_int
+
+
+class PatchEmbedding(nn.Module):
+    """`[B, C, H, W]` float or uint8 -> `[B, (H / patch) * (W / patch), dim]` tokens, row by row.
+
+    Each non-overlapping `patch` x `patch` square is flattened and mapped by one shared linear layer,
+    E x_p in Dosovitskiy et al. 2021, eq. 1; a conv with kernel = stride = patch is that map. uint8 is
+    scaled to [0, 1] as in ConvEncoder. Positions are added by the Transformer, not here.
+    """
+
+    def __init__(self, image_shape: tuple[int, int, int], patch: int, dim: int) -> None:
+        super().__init__()
+        if len(image_shape) != 3:
+            raise UserError(f"image_shape must be (C, H, W), got {tuple(image_shape)}")
+        channels, height, width = (check_positive_int(d, "image dim") for d in image_shape)
+        check_positive_int(patch, "patch")
+        check_positive_int(dim, "dim")
+        if height % patch or width % patch:
+            raise UserError(f"image {height}x{width} does not split into {patch}x{patch} patches")
+        self.image_shape = (channels, height, width)
+        self.num_patches = (height // patch) * (width // patch)
+        self.proj = nn.Conv2d(channels, dim, patch, stride=patch)
+
+    def forward(self, images: Tensor) -> Tensor:
+        if tuple(images.shape[1:]) != self.image_shape:
+            raise UserError(f"PatchEmbedding expects [B, {self.image_shape}], got {tuple(images.shape)}")
+        x = images.float() / 255.0 if images.dtype == torch.uint8 else images
+        return self.proj(x).flatten(2).transpose(1, 2)
