@@ -77,7 +77,7 @@ class VAE(nn.Module):
     """q(z|x) = N(mu(x), diag exp(logvar(x))), p(z) = N(0, I), p(x|z) Bernoulli or Gaussian.
 
     Inputs are float or uint8 `[B, *in_shape]`; uint8 is scaled to [0, 1] first, here and in `loss`.
-    `log_sigma` is the Gaussian decoder's log standard deviation: a parameter when learned, else a buffer.
+    A Gaussian decoder's log standard deviation is `log_sigma`: a parameter when learned, else a buffer.
     """
 
     def __init__(self, cfg: VAEConfig) -> None:
@@ -98,9 +98,9 @@ class VAE(nn.Module):
                 MLP(MLPConfig(latent, in_dim, cfg.hidden[::-1], cfg.activation)),
                 nn.Unflatten(-1, cfg.in_shape),
             )
-        if cfg.sigma is None:
+        if cfg.decoder == "gaussian" and cfg.sigma is None:
             self.log_sigma = nn.Parameter(torch.zeros(()))
-        else:
+        elif cfg.decoder == "gaussian":
             self.register_buffer("log_sigma", torch.tensor(math.log(cfg.sigma)))
 
     def _as_float(self, x: Tensor) -> Tensor:
