@@ -41,6 +41,7 @@ ALGORITHMS: dict[str, Algorithm] = {
         Algorithm("pi", "planner", "agents.tabular:policy_iteration", "policy iteration on a tabular MDP"),
         Algorithm("qi", "planner", "agents.tabular:q_iteration", "Q-value iteration on a tabular MDP"),
         Algorithm("q-learning", "agent", "agents.tabular:QLearning", "tabular Q-learning (discrete envs)"),
+        Algorithm("dqn", "agent", "agents.dqn:DQN", "deep Q-network, Double DQN option (discrete actions)"),
     )
 }
 

@@ -1,0 +1,412 @@
+"""Deep Q-Network (Mnih et al. 2015) with Double DQN (van Hasselt et al. 2016) and n-step returns.
+
+The whole learning rule is :meth:`DQN._update` (the TD target, the loss, the gradient step) and
+:meth:`DQN._sync_target`; the rest collects experience and keeps counters.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from numbers import Real
+from typing import TYPE_CHECKING, Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn.functional as F
+from gymnasium.vector import AutoresetMode, SyncVectorEnv
+from torch import Tensor, nn
+
+from agents.base import Agent, StepBoundaryInterrupts
+from agents.replay import ReplayBatch, ReplayBuffer
+from core.errors import UserError
+from core.progress import progress_bar as open_progress_bar
+from core.validation import check_positive_int, check_seed
+from perception import MLP, ConvEncoder, ConvEncoderConfig, MLPConfig
+
+if TYPE_CHECKING:
+    from core.metrics import MetricsLogger
+
+LOSSES = ("huber", "mse")
+
+
+@dataclass
+class DQNConfig:
+    """Hyperparameters of :class:`DQN`. Steps are env steps (transitions), summed over the ``n_envs`` copies.
+
+    The defaults solve CartPole-v1 in 50,000 steps: they are RL-Zoo's tuned CartPole values for SB3's DQN
+    (SB3's own generic defaults, lr 1e-4, target sync every 10,000 steps, are made for Atari's budgets).
+    """
+
+    learning_rate: float = 2.3e-3
+    """Adam's step size."""
+    buffer_size: int = 100_000
+    """Replay capacity in transitions."""
+    learning_starts: int = 1_000
+    """Steps of uniformly random actions before the first update (they fill the buffer)."""
+    batch_size: int = 64
+    """Transitions per gradient step."""
+    gamma: float = 0.99
+    """Discount factor γ."""
+    train_freq: int = 256
+    """Steps between training phases."""
+    gradient_steps: int = 128
+    """Gradient steps per training phase."""
+    target_update_interval: int = 10
+    """Steps between target-network syncs."""
+    tau: float = 1.0
+    """Sync rate: θ⁻ ← τθ + (1−τ)θ⁻; 1 is the hard copy of Mnih et al., below 1 Polyak averaging."""
+    exploration_fraction: float = 0.16
+    """Fraction of learn() over which ε decays linearly from its initial to its final value."""
+    exploration_initial_eps: float = 1.0
+    """ε at the start of learn()."""
+    exploration_final_eps: float = 0.04
+    """ε after the decay, and for ``predict(deterministic=False)``."""
+    max_grad_norm: float = 10.0
+    """The gradient's global norm is clipped to this."""
+    loss: str = "huber"
+    """``huber`` (smooth L1 with δ = 1, as Mnih et al.'s error clipping) or ``mse``."""
+    double_q: bool = False
+    """Double DQN: the online network picks the next action, the target network values it."""
+    n_step: int = 1
+    """Steps of the return before bootstrapping (1: one-step TD)."""
+    net_arch: tuple[int, ...] = (256, 256)
+    """Hidden widths of the Q-network's MLP on vector observations (image ones get the Nature trunk)."""
+    n_envs: int = 1
+    """Env copies stepped together (Gymnasium's SyncVectorEnv) while collecting experience."""
+    torch_threads: int = 1
+    """Torch's intra-op threads during learn() (restored afterwards); 0 leaves torch's setting. Small
+    networks on 64-row batches run fastest on one: splitting such products across threads costs more
+    than it saves (several times more on a busy machine). Raise it for image observations."""
+    seed: int = 0
+    """Seeds the network init, exploration, replay sampling and the envs' first reset."""
+
+    def __post_init__(self) -> None:
+        self.net_arch = tuple(self.net_arch)
+        for name in ("buffer_size", "batch_size", "train_freq", "gradient_steps", "target_update_interval"):
+            check_positive_int(getattr(self, name), name)
+        for name in ("n_step", "n_envs"):
+            check_positive_int(getattr(self, name), name)
+        if (
+            isinstance(self.torch_threads, bool)
+            or not isinstance(self.torch_threads, int)
+            or self.torch_threads < 0
+        ):
+            raise UserError(f"torch_threads must be a non-negative integer, got {self.torch_threads!r}")
+        for width in self.net_arch:
+            check_positive_int(width, "net_arch width")
+        if isinstance(self.learning_starts, bool) or not isinstance(self.learning_starts, int):
+            raise UserError(f"learning_starts must be an integer, got {self.learning_starts!r}")
+        if self.learning_starts < 0:
+            raise UserError(f"learning_starts must be non-negative, got {self.learning_starts}")
+        if self.loss not in LOSSES:
+            raise UserError(f"unknown loss {self.loss!r}; valid: {', '.join(LOSSES)}")
+        if not isinstance(self.double_q, bool):
+            raise UserError(f"double_q must be true or false, got {self.double_q!r}")
+        _check_range("learning_rate", self.learning_rate, 0.0, 1.0, low_open=True)
+        _check_range("gamma", self.gamma, 0.0, 1.0)
+        _check_range("tau", self.tau, 0.0, 1.0, low_open=True)
+        _check_range("exploration_fraction", self.exploration_fraction, 0.0, 1.0, low_open=True)
+        _check_range("exploration_initial_eps", self.exploration_initial_eps, 0.0, 1.0)
+        _check_range("exploration_final_eps", self.exploration_final_eps, 0.0, 1.0)
+        _check_range("max_grad_norm", self.max_grad_norm, 0.0, float("inf"), low_open=True)
+        check_seed(self.seed)
+
+
+class QNetwork(nn.Module):
+    """``obs [B, *obs_shape] -> Q [B, n_actions]``: an MLP on vectors, the Nature conv trunk on images.
+
+    Discrete observations are one-hot encoded; uint8 images go in as they are (the encoder scales them)
+    in (H, W, C) layout when their last axis is the smallest (at most 4 channels), else as (C, H, W).
+    """
+
+    def __init__(self, obs_space: gym.Space, n_actions: int, net_arch: tuple[int, ...]) -> None:
+        super().__init__()
+        self.one_hot = int(obs_space.n) if isinstance(obs_space, gym.spaces.Discrete) else 0
+        if _is_image(obs_space):
+            shape = tuple(obs_space.shape)
+            trunk = ConvEncoder(ConvEncoderConfig.nature(shape, 512, channels_last=shape[-1] <= 4))
+            self.body = nn.Sequential(trunk, nn.Linear(trunk.feature_dim, n_actions))
+        else:
+            in_dim = self.one_hot or int(np.prod(obs_space.shape))
+            self.body = MLP(MLPConfig(in_dim, n_actions, hidden=net_arch))
+
+    def forward(self, obs: Tensor) -> Tensor:
+        if self.one_hot:
+            return self.body(F.one_hot(obs.long(), self.one_hot).float())
+        return self.body(obs if obs.dtype in (torch.uint8, torch.float32) else obs.float())
+
+
+class DQN(Agent):
+    """Q-learning with a network, replay and a target network: ``DQN("CartPole-v1").learn(50_000)``."""
+
+    kind = "dqn"
+    config_class = DQNConfig
+    config: DQNConfig
+
+    def __init__(self, env: gym.Env | str, **hyperparams: Any) -> None:
+        super().__init__(env, **hyperparams)
+        if not isinstance(self.env.action_space, gym.spaces.Discrete):
+            raise UserError(f"DQN needs a Discrete action space, got {self.env.action_space}")
+        obs_space = self.env.observation_space
+        flat_box = isinstance(obs_space, gym.spaces.Box) and len(obs_space.shape) == 1
+        if not (flat_box or _is_image(obs_space) or isinstance(obs_space, gym.spaces.Discrete)):
+            raise UserError(
+                f"DQN needs a Discrete, a 1-D Box or a uint8 image Box observation space, got {obs_space}"
+            )
+        c = self.config
+        self.n_actions = int(self.env.action_space.n)
+        self._obs_ndim = len(_obs_shape(obs_space))
+        with torch.random.fork_rng(devices=[]):  # seed the init without touching torch's global generator
+            torch.manual_seed(c.seed)
+            self.q_net = QNetwork(obs_space, self.n_actions, c.net_arch)
+            self.q_target = QNetwork(obs_space, self.n_actions, c.net_arch)
+        self.q_target.load_state_dict(self.q_net.state_dict())
+        self.q_target.requires_grad_(False)
+        self._params = list(self.q_net.parameters())
+        self._target_params = list(self.q_target.parameters())
+        # foreach: one kernel call per step for all tensors instead of a Python loop over them.
+        self.optimizer = torch.optim.Adam(self._params, lr=c.learning_rate, foreach=True)
+        self.rng = np.random.default_rng(c.seed)
+        self.buffer: ReplayBuffer | None = None  # made by the first learn(); not saved
+        self.episode_returns: list[float] = []
+        self.episode_lengths: list[int] = []
+        self.n_updates = 0
+        self._envs: SyncVectorEnv | None = None
+        self._obs: np.ndarray | None = None
+        self._collected = 0  # transitions put in this buffer: a loaded agent refills before it trains
+
+    # --- collecting experience ------------------------------------------------------------------------
+
+    def learn(
+        self,
+        total_steps: int,
+        callback: Callable[[DQN], bool | None] | None = None,
+        progress_bar: bool = True,
+        logger: MetricsLogger | None = None,
+    ) -> DQN:
+        """Run ``total_steps`` more env steps, training as configured; ``callback(self)`` False stops early.
+
+        The ε schedule runs from ``num_timesteps`` to ``num_timesteps + total_steps``, as in Q-learning, so a
+        resumed run follows the schedule of an uninterrupted one. The replay buffer is not saved: a loaded
+        agent collects ``learning_starts`` fresh steps (with its ε-greedy policy) before it trains again.
+        """
+        if total_steps < 0:
+            raise UserError(f"total_steps must be non-negative, got {total_steps}")
+        c = self.config
+        horizon = self.num_timesteps + total_steps
+        if self._obs is None:
+            self._start()
+        bar = open_progress_bar(total_steps, desc="dqn", enabled=None if progress_bar else False)
+        with bar, StepBoundaryInterrupts() as interrupts, _torch_threads(c.torch_threads):
+            while self.num_timesteps < horizon:
+                before = self.num_timesteps
+                epsilon = 1.0 if before < c.learning_starts else self._epsilon(before / horizon)
+                actions = self._explore(self._obs, epsilon)
+                next_obs, rewards, terminated, truncated, _ = self._envs.step(actions)
+                self.buffer.add(self._obs, actions, rewards, terminated, truncated, next_obs)
+                self.num_timesteps += c.n_envs
+                self._collected += c.n_envs
+                self._count_episodes(rewards, terminated | truncated, logger, epsilon)
+                self._obs = next_obs
+                if (terminated | truncated).any():
+                    self._obs, _ = self._envs.reset(options={"reset_mask": terminated | truncated})
+                if self._collected > c.learning_starts and self.buffer.can_sample:
+                    phases = self.num_timesteps // c.train_freq - before // c.train_freq
+                    if phases:
+                        self._train(phases * c.gradient_steps, logger)
+                if self.num_timesteps // c.target_update_interval > before // c.target_update_interval:
+                    self._sync_target()
+                bar.update(c.n_envs)
+                if callback is not None and callback(self) is False:
+                    break
+                interrupts.check()
+        return self
+
+    def _start(self) -> None:
+        """Make the env copies, the buffer and the episode counters; reset the envs seeded."""
+        c = self.config
+        if c.n_envs > 1 and self.env.spec is None:
+            raise UserError("n_envs > 1 needs an env made by gym.make (its copies are made from its spec)")
+        copies = [lambda: self.env] + [lambda: gym.make(self.env.spec) for _ in range(c.n_envs - 1)]
+        self._envs = SyncVectorEnv(copies, autoreset_mode=AutoresetMode.DISABLED)
+        self.buffer = ReplayBuffer(
+            c.buffer_size,
+            self.env.observation_space,
+            self.env.action_space,
+            n_envs=c.n_envs,
+            n_step=c.n_step,
+            gamma=c.gamma,
+            seed=self.rng,
+        )
+        self._collected = 0
+        self._episode_return = np.zeros(c.n_envs)
+        self._episode_length = np.zeros(c.n_envs, dtype=np.int64)
+        # A loaded agent starts from other seeds than the first run did, so it does not replay its episodes.
+        first = c.seed + self.num_timesteps
+        self._obs, _ = self._envs.reset(seed=[first + i for i in range(c.n_envs)])
+
+    def _epsilon(self, progress: float) -> float:
+        """ε decays linearly over the first ``exploration_fraction`` of learn(), then stays final."""
+        c = self.config
+        done = min(1.0, progress / c.exploration_fraction)
+        return c.exploration_initial_eps + done * (c.exploration_final_eps - c.exploration_initial_eps)
+
+    def _explore(self, obs: np.ndarray, epsilon: float) -> np.ndarray:
+        """ε-greedy: per env, a uniform action with probability ε, else the greedy one."""
+        explore = self.rng.random(len(obs)) < epsilon
+        random_actions = self.rng.integers(self.n_actions, size=len(obs))
+        if explore.all():  # no need for the network
+            return random_actions
+        return np.where(explore, random_actions, self._greedy(obs))
+
+    def _greedy(self, obs: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return self.q_net(torch.as_tensor(obs)).argmax(dim=1).numpy()
+
+    def _count_episodes(
+        self, rewards: np.ndarray, done: np.ndarray, logger: MetricsLogger | None, epsilon: float
+    ) -> None:
+        self._episode_return += rewards
+        self._episode_length += 1
+        for i in np.flatnonzero(done):
+            self.episode_returns.append(float(self._episode_return[i]))
+            self.episode_lengths.append(int(self._episode_length[i]))
+            if logger is not None:
+                logger.log(
+                    self.num_timesteps,
+                    episode_return=self.episode_returns[-1],
+                    episode_length=self.episode_lengths[-1],
+                    epsilon=epsilon,
+                )
+            self._episode_return[i], self._episode_length[i] = 0.0, 0
+
+    # --- learning -------------------------------------------------------------------------------------
+
+    def _train(self, gradient_steps: int, logger: MetricsLogger | None) -> None:
+        """``gradient_steps`` updates on batches drawn together (one draw, one conversion to tensors).
+
+        The target network changes only between env steps (``_sync_target``), never during a training
+        phase, so Q⁻(s', ·) of all the phase's batches comes from one forward pass: the values a pass per
+        batch would give (up to float rounding), from one large matrix product instead of many small ones.
+        """
+        b = self.config.batch_size
+        obs, actions, rewards, next_obs, terminated, discounts = _to_tensors(
+            self.buffer.sample(gradient_steps * b)
+        )
+        with torch.no_grad():
+            next_q_target = self.q_target(next_obs)
+        losses = torch.empty(gradient_steps)
+        for g in range(gradient_steps):
+            i = slice(g * b, (g + 1) * b)
+            y = self.td_target(rewards[i], next_obs[i], next_q_target[i], terminated[i], discounts[i])
+            losses[g] = self._update(obs[i], actions[i], y)
+        self.n_updates += gradient_steps
+        if logger is not None:
+            logger.log(self.num_timesteps, loss=float(losses.mean()), n_updates=self.n_updates)
+
+    def td_target(
+        self, rewards: Tensor, next_obs: Tensor, next_q_target: Tensor, terminated: Tensor, discounts: Tensor
+    ) -> Tensor:
+        """y = r + γ^n (1 − terminated) Q⁻(s', a*), given Q⁻(s', ·); a truncated transition bootstraps."""
+        with torch.no_grad():
+            if self.config.double_q:  # van Hasselt et al. 2016: a* = argmax_a' Q(s', a'), valued by Q⁻
+                best = self.q_net(next_obs).argmax(dim=1, keepdim=True)
+                next_value = next_q_target.gather(1, best).squeeze(1)
+            else:  # Mnih et al. 2015: a* = argmax_a' Q⁻(s', a')
+                next_value = next_q_target.max(dim=1).values
+            return rewards + discounts * (1.0 - terminated) * next_value
+
+    def _update(self, obs: Tensor, actions: Tensor, y: Tensor) -> Tensor:
+        """One gradient step on L(θ) = loss(Q(s, a), y), the norm of ∇L clipped; returns L (detached)."""
+        q = self.q_net(obs).gather(1, actions.unsqueeze(1)).squeeze(1)
+        loss = F.smooth_l1_loss(q, y) if self.config.loss == "huber" else F.mse_loss(q, y)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(self._params, self.config.max_grad_norm, foreach=True)
+        self.optimizer.step()
+        return loss.detach()
+
+    def _sync_target(self) -> None:
+        """θ⁻ ← τθ + (1 − τ)θ⁻: with τ = 1 a hard copy (lerp with weight 1 returns θ exactly)."""
+        with torch.no_grad():
+            for target, online in zip(self._target_params, self._params, strict=True):
+                target.lerp_(online, self.config.tau)
+
+    # --- acting and saving ----------------------------------------------------------------------------
+
+    def predict(self, obs: Any, deterministic: bool = True) -> tuple[np.ndarray, None]:
+        """Greedy actions for one observation or a batch; ε-greedy (final ε) if not deterministic."""
+        obs = np.asarray(obs)
+        single = obs.ndim == self._obs_ndim
+        batch = obs[None] if single else obs
+        actions = self._greedy(batch)
+        if not deterministic:
+            explore = self.rng.random(len(batch)) < self.config.exploration_final_eps
+            actions = np.where(explore, self.rng.integers(self.n_actions, size=len(batch)), actions)
+        return (actions.squeeze(0) if single else actions), None
+
+    def _state_dict(self) -> dict[str, Any]:
+        return {
+            "q_net": self.q_net.state_dict(),
+            "q_target": self.q_target.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "rng": json.dumps(self.rng.bit_generator.state),
+            "n_updates": self.n_updates,
+            "episode_returns": np.asarray(self.episode_returns, dtype=np.float64),
+            "episode_lengths": np.asarray(self.episode_lengths, dtype=np.int64),
+        }
+
+    def _load_state_dict(self, state: dict[str, Any]) -> None:
+        self.q_net.load_state_dict(state["q_net"])
+        self.q_target.load_state_dict(state["q_target"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.rng = _generator(state["rng"])
+        self.n_updates = state["n_updates"]
+        self.episode_returns = state["episode_returns"].tolist()
+        self.episode_lengths = state["episode_lengths"].tolist()
+
+
+@contextmanager
+def _torch_threads(n: int) -> Iterator[None]:
+    """Run the block with ``n`` intra-op threads (0: unchanged), then restore torch's setting."""
+    previous = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if n:
+            torch.set_num_threads(previous)
+
+
+def _to_tensors(batch: ReplayBatch) -> tuple[Tensor, ...]:
+    """The batch as tensors sharing the numpy arrays' memory, in ``_update``'s argument order."""
+    fields = (batch.obs, batch.actions, batch.rewards, batch.next_obs, batch.terminated, batch.discounts)
+    return tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in fields)
+
+
+def _is_image(space: gym.Space) -> bool:
+    return isinstance(space, gym.spaces.Box) and space.dtype == np.uint8 and len(space.shape) == 3
+
+
+def _obs_shape(space: gym.Space) -> tuple[int, ...]:
+    return () if isinstance(space, gym.spaces.Discrete) else tuple(space.shape)
+
+
+def _generator(state_json: str) -> np.random.Generator:
+    """A numpy Generator restored from its bit generator's state, saved as JSON text."""
+    state = json.loads(state_json)
+    bit_generator = getattr(np.random, state["bit_generator"])()
+    bit_generator.state = state
+    return np.random.Generator(bit_generator)
+
+
+def _check_range(name: str, value: Any, low: float, high: float, low_open: bool = False) -> None:
+    is_number = isinstance(value, Real) and not isinstance(value, bool)
+    if not (is_number and (low < value if low_open else low <= value) and value <= high):
+        bound = "(" if low_open else "["
+        raise UserError(f"{name} must be a number in {bound}{low}, {high}], got {value!r}")

@@ -1,0 +1,182 @@
+"""DQN: the TD target against hand-computed values, bootstrapping, target syncs, save/load, learning."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from agents.dqn import DQN
+from core.errors import UserError
+
+FAST = {"learning_starts": 50, "train_freq": 16, "gradient_steps": 8, "batch_size": 16, "net_arch": (16,)}
+
+
+class OneStepEnv(gym.Env):
+    """A constant observation, one action, reward 1; every step ends the episode (terminated or truncated)."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
+    action_space = gym.spaces.Discrete(1)
+
+    def __init__(self, terminates: bool) -> None:
+        self.terminates = terminates
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(1, dtype=np.float32), {}
+
+    def step(self, action):
+        return np.zeros(1, dtype=np.float32), 1.0, self.terminates, not self.terminates, {}
+
+
+class TinyImageEnv(gym.Env):
+    """Random 16x16 RGB frames, two actions, ten-step episodes: enough to exercise the conv path."""
+
+    observation_space = gym.spaces.Box(0, 255, shape=(16, 16, 3), dtype=np.uint8)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return self.observation_space.sample(), {}
+
+    def step(self, action):
+        self.t += 1
+        return self.observation_space.sample(), float(action), self.t == 10, False, {}
+
+
+def linear_agent(double_q: bool) -> DQN:
+    """2-D observations, 3 actions, linear Q-networks with weights set by hand (no bias)."""
+    env = gym.make("CartPole-v1")  # only its spaces are replaced
+    env.observation_space = gym.spaces.Box(-10.0, 10.0, shape=(2,), dtype=np.float32)
+    env.action_space = gym.spaces.Discrete(3)
+    agent = DQN(env, net_arch=(), double_q=double_q)
+    online = [[0.0, 1.0], [1.0, 0.0], [-1.0, -1.0]]
+    target = [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]
+    for net, weight in ((agent.q_net, online), (agent.q_target, target)):
+        layer = net.body.net[0]
+        with torch.no_grad():
+            layer.weight.copy_(torch.tensor(weight))
+            layer.bias.zero_()
+    return agent
+
+
+@pytest.mark.parametrize("double_q", [False, True])
+def test_td_target_by_hand(double_q):
+    agent = linear_agent(double_q)
+    next_obs = torch.tensor([[1.0, 2.0], [3.0, -1.0], [5.0, 5.0]])
+    # Q⁻(s') rows: [1, 2, 3], [3, -1, 2], [5, 5, 10]; Q(s') rows: [2, 1, -3], [-1, 3, -2], [5, 5, -10].
+    rewards = torch.tensor([1.0, 0.5, 2.0])
+    discounts = torch.tensor([0.9, 0.81, 0.9])
+    terminated = torch.tensor([0.0, 0.0, 1.0])
+    y = agent.td_target(rewards, next_obs, agent.q_target(next_obs), terminated, discounts)
+    if double_q:  # the online net picks actions 0 and 1, the target net values them: 1 and -1
+        expected = [1 + 0.9 * 1, 0.5 + 0.81 * -1, 2.0]
+    else:  # max of the target net: 3 and 3
+        expected = [1 + 0.9 * 3, 0.5 + 0.81 * 3, 2.0]
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("terminates, value", [(True, 1.0), (False, 2.0)])
+def test_truncation_bootstraps_and_termination_does_not(terminates, value):
+    # Every episode is one step of reward 1. Terminated: Q = 1. Cut by a time limit: Q = 1 + γQ = 2 (γ = ½).
+    agent = DQN(
+        OneStepEnv(terminates),
+        gamma=0.5,
+        learning_rate=0.01,
+        learning_starts=20,
+        train_freq=1,
+        gradient_steps=1,
+        batch_size=8,
+        target_update_interval=5,
+        net_arch=(8,),
+        loss="mse",
+    )
+    agent.learn(1500, progress_bar=False)
+    q = agent.q_net(torch.zeros(1, 1)).item()
+    assert q == pytest.approx(value, abs=0.05)
+
+
+def test_hard_target_sync_copies_and_waits_for_its_interval():
+    agent = DQN("CartPole-v1", **{**FAST, "target_update_interval": 10**9})
+    initial = [p.clone() for p in agent.q_target.parameters()]
+    agent.learn(200, progress_bar=False)
+    assert agent.n_updates > 0
+    for before, target, online in zip(
+        initial, agent.q_target.parameters(), agent.q_net.parameters(), strict=True
+    ):
+        assert torch.equal(before, target) and not torch.equal(target, online)
+    agent._sync_target()
+    for target, online in zip(agent.q_target.parameters(), agent.q_net.parameters(), strict=True):
+        assert torch.equal(target, online)
+
+
+def test_polyak_sync_moves_tau_of_the_way():
+    agent = DQN("CartPole-v1", tau=0.1, net_arch=(8,))
+    with torch.no_grad():
+        for p in agent.q_net.parameters():
+            p.add_(1.0)
+    old = [p.clone() for p in agent.q_target.parameters()]
+    agent._sync_target()
+    for before, target, online in zip(
+        old, agent.q_target.parameters(), agent.q_net.parameters(), strict=True
+    ):
+        torch.testing.assert_close(target, 0.9 * before + 0.1 * online)
+
+
+def test_same_seed_same_parameters_and_save_load_round_trip(tmp_path):
+    a = DQN("CartPole-v1", seed=7, double_q=True, **FAST).learn(400, progress_bar=False)
+    b = DQN("CartPole-v1", seed=7, double_q=True, **FAST).learn(400, progress_bar=False)
+    c = DQN("CartPole-v1", seed=8, double_q=True, **FAST).learn(400, progress_bar=False)
+    for pa, pb, pc in zip(a.q_net.parameters(), b.q_net.parameters(), c.q_net.parameters(), strict=True):
+        assert torch.equal(pa, pb) and not torch.equal(pa, pc)
+    assert a.episode_returns == b.episode_returns
+
+    a.save(tmp_path / "dqn.pt")
+    loaded = DQN.load(tmp_path / "dqn.pt")
+    assert loaded.config == a.config and loaded.num_timesteps == 400 and loaded.n_updates == a.n_updates
+    assert loaded.episode_returns == a.episode_returns
+    obs = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
+    np.testing.assert_array_equal(loaded.predict(obs)[0], a.predict(obs)[0])
+    assert loaded.rng.bit_generator.state == a.rng.bit_generator.state
+    assert loaded.optimizer.state_dict()["state"][0]["step"] == a.optimizer.state_dict()["state"][0]["step"]
+    loaded.learn(100, progress_bar=False)  # a loaded agent trains on
+    assert loaded.num_timesteps == 500
+
+
+def test_predict_shapes_follow_sb3():
+    agent = DQN("CartPole-v1", net_arch=(8,))
+    one, state = agent.predict(np.zeros(4, dtype=np.float32))
+    assert state is None and one.shape == () and one in (0, 1)
+    many, _ = agent.predict(np.zeros((5, 4), dtype=np.float32), deterministic=False)
+    assert many.shape == (5,)
+
+
+def test_spaces_it_cannot_handle_are_user_errors():
+    with pytest.raises(UserError, match=r"Discrete action space, got Box"):
+        DQN("Pendulum-v1")
+    with pytest.raises(UserError, match="unknown hyperparameter"):
+        DQN("CartPole-v1", learning_rat=0.1)
+    with pytest.raises(UserError, match="loss"):
+        DQN("CartPole-v1", loss="l1")
+
+
+def test_image_observations_go_through_the_conv_trunk():
+    agent = DQN(TinyImageEnv(), learning_starts=20, train_freq=10, gradient_steps=2, batch_size=4)
+    agent.learn(60, progress_bar=False)
+    assert agent.buffer.obs.dtype == np.uint8 and agent.n_updates > 0
+    assert agent.predict(np.zeros((3, 16, 16, 3), dtype=np.uint8))[0].shape == (3,)
+
+
+def test_vector_envs_and_discrete_observations():
+    agent = DQN("rlsuite/GridWorld-v0", n_envs=3, **FAST).learn(300, progress_bar=False)
+    assert agent.num_timesteps == 300 and agent.n_updates > 0 and agent.episode_returns
+    actions, _ = agent.predict(np.arange(5))
+    assert actions.shape == (5,)
+
+
+def test_return_rises_on_cartpole():
+    agent = DQN("CartPole-v1", seed=0).learn(8_000, progress_bar=False)
+    returns = agent.episode_returns
+    assert np.mean(returns[-5:]) > np.mean(returns[:20]) + 50
