@@ -170,8 +170,25 @@ def main() -> None:
         print(json.dumps(result))
         return
 
-    small, big, peer_timeout = (40, 300, 120) if args.quick else (100, 1000, 300)
+    small, big, peer_timeout = (40, 300, 120) if args.quick else (100, 1000, 150)
     script = str(Path(__file__).resolve())
+
+    # The large grid first, while the machine is quietest: its seconds are an absolute target.
+    ours_big = run_worker(script, ["ours", str(big)], 600)
+    print_table(
+        f"{big}x{big} open grid ({big * big:,} states) to residual <= {TOL:g}",
+        ["build s", "solve s", "sweeps", "residual", "peak MiB", "status"],
+        [
+            [
+                ours_big.get("build_seconds"),
+                ours_big.get("seconds"),
+                ours_big.get("sweeps"),
+                ours_big.get("residual"),
+                ours_big.get("peak_mib"),
+                ours_big["status"],
+            ]
+        ],
+    )
 
     agree = agreement(range(2) if args.quick else range(5))
     print_table(
@@ -233,22 +250,6 @@ def main() -> None:
         rows,
     )
 
-    ours_big = run_worker(script, ["ours", str(big)], 600)
-    print_table(
-        f"{big}x{big} open grid ({big * big:,} states) to residual <= {TOL:g}",
-        ["build s", "solve s", "sweeps", "residual", "peak MiB", "status"],
-        [
-            [
-                ours_big.get("build_seconds"),
-                ours_big.get("seconds"),
-                ours_big.get("sweeps"),
-                ours_big.get("residual"),
-                ours_big.get("peak_mib"),
-                ours_big["status"],
-            ]
-        ],
-    )
-
     figures = {
         "tolerance": TOL,
         "grid": {"gamma": GAMMA, "noise": NOISE, "living_reward": LIVING},
@@ -259,6 +260,14 @@ def main() -> None:
         f"pymdptoolbox_{small}x{small}": peers,
         "fastest_pymdptoolbox_solver": fastest_peer,
         "speedup_vs_pymdptoolbox": speedup,
+        # The toolbox's ValueIteration spends most of its time in setup (Puterman's iteration bound,
+        # a Python loop over states); this ratio leaves that out and compares the sweeps alone.
+        "speedup_vs_pymdptoolbox_sweeps_only": (
+            (peers["ValueIteration"]["seconds"] - peers["ValueIteration"]["constructor_seconds"])
+            / ours_small["seconds"]
+            if "ValueIteration" in reached
+            else None
+        ),
         "speedup_vs_pymdptoolbox_value_iteration": (
             peers["ValueIteration"]["seconds"] / ours_small["seconds"]
             if "ValueIteration" in reached
@@ -282,6 +291,9 @@ def main() -> None:
         },
     }
     print(f"\nspeedup vs pymdptoolbox ({fastest_peer}): {speedup if speedup is None else round(speedup, 1)}x")
+    sweeps_only = figures["speedup_vs_pymdptoolbox_sweeps_only"]
+    if sweeps_only is not None:
+        print(f"  the same, leaving out the toolbox's setup (sweeps alone): {sweeps_only:.2f}x")
     for target, met in figures["targets"].items():
         print(f"  {'met' if met else 'NOT MET'}: {target}")
     path = write_results("tabular-quick" if args.quick else "tabular", figures)

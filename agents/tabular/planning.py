@@ -31,7 +31,7 @@ EXACT_EVALUATION_MAX_STATES = 50_000
 MAX_EVALUATION_SWEEPS = 100_000
 # Gauss–Seidel value iteration pays a fixed cost per group of states; below this mean group size the
 # synchronous sweep is faster.
-MIN_MEAN_GROUP_SIZE = 32
+MIN_MEAN_GROUP_SIZE = 100
 
 
 @dataclass
