@@ -23,5 +23,7 @@ def test_unknown_name_lists_the_choices():
 
 def test_kind_filter():
     assert get_algorithm("vi", kind="planner").name == "vi"
-    with pytest.raises(UserError, match="unknown agent algorithm 'vi'; choose one of: q-learning"):
+    agents = ", ".join(sorted(name for name, a in ALGORITHMS.items() if a.kind == "agent"))
+    assert "q-learning" in agents and "vi" not in agents
+    with pytest.raises(UserError, match=f"unknown agent algorithm 'vi'; choose one of: {agents}$"):
         get_algorithm("vi", kind="agent")
