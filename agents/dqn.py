@@ -133,6 +133,11 @@ class QNetwork(nn.Module):
         else:
             in_dim = self.one_hot or int(np.prod(obs_space.shape))
             self.body = MLP(MLPConfig(in_dim, n_actions, hidden=net_arch))
+            # PyTorch's default init (uniform in ±1/√fan_in), as in SB3's and CleanRL's DQN: RL-Zoo's
+            # hyperparameters were tuned with it, and the MLP's orthogonal init solved fewer CartPole seeds.
+            for layer in self.body.modules():
+                if isinstance(layer, nn.Linear):
+                    layer.reset_parameters()
 
     def forward(self, obs: Tensor) -> Tensor:
         if self.one_hot:
@@ -168,8 +173,8 @@ class DQN(Agent):
         self.q_target.requires_grad_(False)
         self._params = list(self.q_net.parameters())
         self._target_params = list(self.q_target.parameters())
-        # foreach: one kernel call per step for all tensors instead of a Python loop over them.
-        self.optimizer = torch.optim.Adam(self._params, lr=c.learning_rate, foreach=True)
+        # fused: one vectorised kernel updates every tensor (on CPU too): 2-3x faster than the default loop.
+        self.optimizer = torch.optim.Adam(self._params, lr=c.learning_rate, fused=True)
         self.rng = np.random.default_rng(c.seed)
         self.buffer: ReplayBuffer | None = None  # made by the first learn(); not saved
         self.episode_returns: list[float] = []
@@ -326,7 +331,10 @@ class DQN(Agent):
         loss = F.smooth_l1_loss(q, y) if self.config.loss == "huber" else F.mse_loss(q, y)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        nn.utils.clip_grad_norm_(self._params, self.config.max_grad_norm, foreach=True)
+        # clip_grad_norm_, less its multiply by 1 when the norm is within bounds (most steps).
+        norm = nn.utils.get_total_norm([p.grad for p in self._params], foreach=True)
+        if norm > self.config.max_grad_norm:
+            nn.utils.clip_grads_with_norm_(self._params, self.config.max_grad_norm, norm, foreach=True)
         self.optimizer.step()
         return loss.detach()
 
