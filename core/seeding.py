@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 import gymnasium as gym
@@ -27,3 +28,16 @@ def seed_everything(seed: int, env: gym.Env | None = None) -> np.random.Generato
         env.observation_space.seed(seed)
         env.reset(seed=seed)
     return np.random.default_rng(seed)
+
+
+def generator_to_json(rng: np.random.Generator) -> str:
+    """The state of a numpy Generator as JSON text, so a checkpoint can hold it."""
+    return json.dumps(rng.bit_generator.state)
+
+
+def generator_from_json(text: str) -> np.random.Generator:
+    """A numpy Generator in exactly the state `generator_to_json` saved."""
+    state = json.loads(text)
+    bit_generator = getattr(np.random, state["bit_generator"])()
+    bit_generator.state = state
+    return np.random.Generator(bit_generator)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from numbers import Integral
+from numbers import Integral, Real
 
 from core.errors import UserError
 
@@ -21,3 +21,12 @@ def check_positive_int(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
         raise UserError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def check_range(name: str, value: object, low: float, high: float, low_open: bool = False) -> float:
+    """Return `value` if it is a number in [low, high] (or (low, high]); else a UserError naming `name`."""
+    is_number = isinstance(value, Real) and not isinstance(value, bool)
+    if not (is_number and (low < value if low_open else low <= value) and value <= high):
+        bound = "(" if low_open else "["
+        raise UserError(f"{name} must be a number in {bound}{low}, {high}], got {value!r}")
+    return value

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from numbers import Real
 from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
@@ -14,7 +12,8 @@ import numpy as np
 from agents.base import Agent, StepBoundaryInterrupts
 from core.errors import UserError
 from core.progress import progress_bar as open_progress_bar
-from core.validation import check_seed
+from core.seeding import generator_from_json, generator_to_json
+from core.validation import check_range, check_seed
 
 if TYPE_CHECKING:
     from core.metrics import MetricsLogger
@@ -49,12 +48,12 @@ class QLearningConfig:
     def __post_init__(self) -> None:
         if self.lr_schedule not in LR_SCHEDULES:
             raise UserError(f"unknown lr_schedule {self.lr_schedule!r}; valid: {', '.join(LR_SCHEDULES)}")
-        _check_range("learning_rate", self.learning_rate, 0.0, 1.0, low_open=True)
-        _check_range("final_learning_rate", self.final_learning_rate, 0.0, 1.0)
-        _check_range("gamma", self.gamma, 0.0, 1.0)
-        _check_range("exploration_initial_eps", self.exploration_initial_eps, 0.0, 1.0)
-        _check_range("exploration_final_eps", self.exploration_final_eps, 0.0, 1.0)
-        _check_range("exploration_fraction", self.exploration_fraction, 0.0, 1.0, low_open=True)
+        check_range("learning_rate", self.learning_rate, 0.0, 1.0, low_open=True)
+        check_range("final_learning_rate", self.final_learning_rate, 0.0, 1.0)
+        check_range("gamma", self.gamma, 0.0, 1.0)
+        check_range("exploration_initial_eps", self.exploration_initial_eps, 0.0, 1.0)
+        check_range("exploration_final_eps", self.exploration_final_eps, 0.0, 1.0)
+        check_range("exploration_fraction", self.exploration_fraction, 0.0, 1.0, low_open=True)
         check_seed(self.seed)
 
 
@@ -172,7 +171,7 @@ class QLearning(Agent):
 
     def _reset(self, seed: int | None) -> int:
         """Start an episode, noting the seed or the env's generator state so the episode can be replayed."""
-        rng_state = None if seed is not None else json.dumps(self.env.np_random.bit_generator.state)
+        rng_state = None if seed is not None else generator_to_json(self.env.np_random)
         self._episode_start = (seed, rng_state)
         self._episode_actions, self._episode_return = [], 0.0
         obs, _ = self.env.reset(seed=seed)
@@ -182,7 +181,7 @@ class QLearning(Agent):
         """Bring a fresh env to where the saved one was: same reset, same generator, same actions."""
         seed, rng_state = self._episode_start
         if rng_state is not None:
-            self.env.np_random = _generator(rng_state)
+            self.env.np_random = generator_from_json(rng_state)
         obs, _ = self.env.reset(seed=seed)
         self._episode_return = 0.0
         for action in self._episode_actions:
@@ -204,7 +203,7 @@ class QLearning(Agent):
         return {
             "q_table": self._q,
             "visits": self._visits,
-            "rng": json.dumps(self.rng.bit_generator.state),
+            "rng": generator_to_json(self.rng),
             "episode_returns": np.asarray(self.episode_returns, dtype=np.float64),
             "episode_lengths": np.asarray(self.episode_lengths, dtype=np.int64),
             "episode_seed": seed,
@@ -216,25 +215,10 @@ class QLearning(Agent):
         # Arrays come back from a checkpoint as torch tensors.
         self._q = state["q_table"].numpy()
         self._visits = state["visits"].numpy()
-        self.rng = _generator(state["rng"])
+        self.rng = generator_from_json(state["rng"])
         self.episode_returns = state["episode_returns"].tolist()
         self.episode_lengths = state["episode_lengths"].tolist()
         if state["episode_seed"] is not None or state["episode_rng"] is not None:
             self._episode_start = (state["episode_seed"], state["episode_rng"])
         self._episode_actions = state["episode_actions"].tolist()
         self._obs = None  # the next learn() replays the episode in progress
-
-
-def _generator(state_json: str) -> np.random.Generator:
-    """A numpy Generator restored from its bit generator's state, saved as JSON text."""
-    state = json.loads(state_json)
-    bit_generator = getattr(np.random, state["bit_generator"])()
-    bit_generator.state = state
-    return np.random.Generator(bit_generator)
-
-
-def _check_range(name: str, value: Any, low: float, high: float, low_open: bool = False) -> None:
-    is_number = isinstance(value, Real) and not isinstance(value, bool)
-    if not (is_number and (low < value if low_open else low <= value) and value <= high):
-        bound = "(" if low_open else "["
-        raise UserError(f"{name} must be a number in {bound}{low}, {high}], got {value!r}")
