@@ -1,7 +1,8 @@
-"""Deep Q-Network (Mnih et al. 2015) with Double DQN (van Hasselt et al. 2016) and n-step returns.
+"""Deep Q-Network (Mnih et al. 2015), with Double DQN (van Hasselt et al. 2016), n-step returns and
+prioritised replay (Schaul et al. 2016) as options.
 
-The whole learning rule is :meth:`DQN._update` (the TD target, the loss, the gradient step) and
-:meth:`DQN._sync_target`; the rest collects experience and keeps counters.
+The whole learning rule is :meth:`DQN.td_target`, :meth:`DQN._update` (the loss and the gradient step)
+and :meth:`DQN._sync_target`; the rest collects experience and keeps counters.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from gymnasium.vector import AutoresetMode, SyncVectorEnv
 from torch import Tensor, nn
 
 from agents.base import Agent, StepBoundaryInterrupts
-from agents.replay import ReplayBatch, ReplayBuffer
+from agents.replay import PrioritizedReplayBuffer, ReplayBatch, ReplayBuffer
 from core.errors import UserError
 from core.progress import progress_bar as open_progress_bar
 from core.validation import check_positive_int, check_seed
@@ -73,6 +74,12 @@ class DQNConfig:
     """Double DQN: the online network picks the next action, the target network values it."""
     n_step: int = 1
     """Steps of the return before bootstrapping (1: one-step TD)."""
+    prioritized_replay: bool = False
+    """Proportional prioritised replay (Schaul et al. 2016) instead of uniform draws."""
+    priority_alpha: float = 0.6
+    """How strongly priorities shape the draw: P(i) ∝ p_i^α (0: uniform)."""
+    priority_beta: float = 0.4
+    """Importance-weight exponent β at the start of learn(), annealed linearly to 1 at its end."""
     net_arch: tuple[int, ...] = (256, 256)
     """Hidden widths of the Q-network's MLP on vector observations (image ones get the Nature trunk)."""
     n_envs: int = 1
@@ -104,8 +111,11 @@ class DQNConfig:
             raise UserError(f"learning_starts must be non-negative, got {self.learning_starts}")
         if self.loss not in LOSSES:
             raise UserError(f"unknown loss {self.loss!r}; valid: {', '.join(LOSSES)}")
-        if not isinstance(self.double_q, bool):
-            raise UserError(f"double_q must be true or false, got {self.double_q!r}")
+        for name in ("double_q", "prioritized_replay"):
+            if not isinstance(getattr(self, name), bool):
+                raise UserError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        _check_range("priority_alpha", self.priority_alpha, 0.0, 1.0)
+        _check_range("priority_beta", self.priority_beta, 0.0, 1.0)
         _check_range("learning_rate", self.learning_rate, 0.0, 1.0, low_open=True)
         _check_range("gamma", self.gamma, 0.0, 1.0)
         _check_range("tau", self.tau, 0.0, 1.0, low_open=True)
@@ -183,6 +193,7 @@ class DQN(Agent):
         self._envs: SyncVectorEnv | None = None
         self._obs: np.ndarray | None = None
         self._collected = 0  # transitions put in this buffer: a loaded agent refills before it trains
+        self._progress = 0.0  # how far through the current learn() call, for the ε and β schedules
 
     # --- collecting experience ------------------------------------------------------------------------
 
@@ -209,7 +220,8 @@ class DQN(Agent):
         with bar, StepBoundaryInterrupts() as interrupts, _torch_threads(c.torch_threads):
             while self.num_timesteps < horizon:
                 before = self.num_timesteps
-                epsilon = 1.0 if before < c.learning_starts else self._epsilon(before / horizon)
+                self._progress = before / horizon
+                epsilon = 1.0 if before < c.learning_starts else self._epsilon(self._progress)
                 actions = self._explore(self._obs, epsilon)
                 next_obs, rewards, terminated, truncated, _ = self._envs.step(actions)
                 self.buffer.add(self._obs, actions, rewards, terminated, truncated, next_obs)
@@ -238,15 +250,12 @@ class DQN(Agent):
             raise UserError("n_envs > 1 needs an env made by gym.make (its copies are made from its spec)")
         copies = [lambda: self.env] + [lambda: gym.make(self.env.spec) for _ in range(c.n_envs - 1)]
         self._envs = SyncVectorEnv(copies, autoreset_mode=AutoresetMode.DISABLED)
-        self.buffer = ReplayBuffer(
-            c.buffer_size,
-            self.env.observation_space,
-            self.env.action_space,
-            n_envs=c.n_envs,
-            n_step=c.n_step,
-            gamma=c.gamma,
-            seed=self.rng,
-        )
+        spaces = (c.buffer_size, self.env.observation_space, self.env.action_space)
+        options = {"n_envs": c.n_envs, "n_step": c.n_step, "gamma": c.gamma, "seed": self.rng}
+        if c.prioritized_replay:
+            self.buffer = PrioritizedReplayBuffer(*spaces, **options, alpha=c.priority_alpha)
+        else:
+            self.buffer = ReplayBuffer(*spaces, **options)
         self._collected = 0
         self._episode_return = np.zeros(c.n_envs)
         self._episode_length = np.zeros(c.n_envs, dtype=np.int64)
@@ -299,16 +308,20 @@ class DQN(Agent):
         batch would give (up to float rounding), from one large matrix product instead of many small ones.
         """
         b = self.config.batch_size
-        obs, actions, rewards, next_obs, terminated, discounts = _to_tensors(
-            self.buffer.sample(gradient_steps * b)
-        )
-        with torch.no_grad():
-            next_q_target = self.q_target(next_obs)
         losses = torch.empty(gradient_steps)
-        for g in range(gradient_steps):
-            i = slice(g * b, (g + 1) * b)
-            y = self.td_target(rewards[i], next_obs[i], next_q_target[i], terminated[i], discounts[i])
-            losses[g] = self._update(obs[i], actions[i], y)
+        if isinstance(self.buffer, PrioritizedReplayBuffer):  # each draw needs the priorities set before it
+            for g in range(gradient_steps):
+                losses[g] = self._prioritized_update()
+        else:
+            obs, actions, rewards, next_obs, terminated, discounts = _to_tensors(
+                self.buffer.sample(gradient_steps * b)
+            )
+            with torch.no_grad():
+                next_q_target = self.q_target(next_obs)
+            for g in range(gradient_steps):
+                i = slice(g * b, (g + 1) * b)
+                y = self.td_target(rewards[i], next_obs[i], next_q_target[i], terminated[i], discounts[i])
+                losses[g] = self._update(obs[i], actions[i], y)[0]
         self.n_updates += gradient_steps
         if logger is not None:
             logger.log(self.num_timesteps, loss=float(losses.mean()), n_updates=self.n_updates)
@@ -325,10 +338,31 @@ class DQN(Agent):
                 next_value = next_q_target.max(dim=1).values
             return rewards + discounts * (1.0 - terminated) * next_value
 
-    def _update(self, obs: Tensor, actions: Tensor, y: Tensor) -> Tensor:
-        """One gradient step on L(θ) = loss(Q(s, a), y), the norm of ∇L clipped; returns L (detached)."""
+    def _prioritized_update(self) -> Tensor:
+        """One gradient step on a prioritised batch, importance-weighted; its |δ| become its priorities."""
+        beta = self.config.priority_beta + self._progress * (1.0 - self.config.priority_beta)
+        batch = self.buffer.sample(self.config.batch_size, beta=beta)
+        obs, actions, rewards, next_obs, terminated, discounts = _to_tensors(batch)
+        with torch.no_grad():
+            next_q_target = self.q_target(next_obs)
+        y = self.td_target(rewards, next_obs, next_q_target, terminated, discounts)
+        loss, td_errors = self._update(obs, actions, y, torch.from_numpy(batch.weights))
+        self.buffer.update_priorities(batch.indices, td_errors.numpy())
+        return loss
+
+    def _update(
+        self, obs: Tensor, actions: Tensor, y: Tensor, weights: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """One gradient step on L(θ) = mean of [w ·] loss(Q(s, a), y), the norm of ∇L clipped.
+
+        Returns L and the TD errors Q(s, a) − y (both detached).
+        """
         q = self.q_net(obs).gather(1, actions.unsqueeze(1)).squeeze(1)
-        loss = F.smooth_l1_loss(q, y) if self.config.loss == "huber" else F.mse_loss(q, y)
+        if weights is None:
+            loss = F.smooth_l1_loss(q, y) if self.config.loss == "huber" else F.mse_loss(q, y)
+        else:
+            each = F.smooth_l1_loss if self.config.loss == "huber" else F.mse_loss
+            loss = (weights * each(q, y, reduction="none")).mean()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         # clip_grad_norm_, less its multiply by 1 when the norm is within bounds (most steps).
@@ -336,7 +370,7 @@ class DQN(Agent):
         if norm > self.config.max_grad_norm:
             nn.utils.clip_grads_with_norm_(self._params, self.config.max_grad_norm, norm, foreach=True)
         self.optimizer.step()
-        return loss.detach()
+        return loss.detach(), (q - y).detach()
 
     def _sync_target(self) -> None:
         """θ⁻ ← τθ + (1 − τ)θ⁻: with τ = 1 a hard copy (lerp with weight 1 returns θ exactly)."""

@@ -41,6 +41,8 @@ class ReplayBatch:
     next_obs: np.ndarray
     terminated: np.ndarray  # float32, 1.0 where the episode terminated within the m steps (no bootstrap)
     discounts: np.ndarray  # float32, γ^m
+    weights: np.ndarray | None = None  # float32 importance weights (prioritised replay only)
+    indices: np.ndarray | None = None  # which slots were drawn, for update_priorities (prioritised only)
 
     def __len__(self) -> int:
         return len(self.rewards)
@@ -164,9 +166,17 @@ class ReplayBuffer:
             windows.append(tuple(part[ok] for part in window[1:]))
             need -= len(ok)
         rows, cols = np.concatenate(rows_parts), np.concatenate(cols_parts)
-        returns, discounts, terminated, next_rows = (
-            np.concatenate(parts) for parts in zip(*windows, strict=True)
-        )
+        return self._batch(rows, cols, *(np.concatenate(parts) for parts in zip(*windows, strict=True)))
+
+    def _batch(
+        self,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        returns: np.ndarray,
+        discounts: np.ndarray,
+        terminated: np.ndarray,
+        next_rows: np.ndarray,
+    ) -> ReplayBatch:
         return ReplayBatch(
             obs=self.obs[rows, cols],
             actions=self.actions[rows, cols],
@@ -211,3 +221,92 @@ def _dtype(space: gym.Space, name: str) -> np.dtype:
     if isinstance(space, gym.spaces.Box):
         return space.dtype
     raise UserError(f"the replay buffer stores Box or Discrete {name} spaces, got {space}")
+
+
+class PrioritizedReplayBuffer(ReplayBuffer):
+    """Proportional prioritised replay (Schaul et al. 2016): transition i is drawn with P(i) ∝ p_i^α.
+
+    The priorities p^α sit in the leaves of a sum-tree (each node holds the sum of its children), so a
+    draw is one walk from the root, O(log N). A new transition gets the largest priority seen so far, so it
+    is replayed soon at least once; ``update_priorities(indices, td_errors)`` sets p_i = |δ_i| + ε after a
+    gradient step. Draws are stratified (one in each of ``batch_size`` equal slices of the total), and the
+    batch carries importance weights w_i = (N·P(i))^−β / max_j w_j (max over the batch), which undo the
+    bias of the non-uniform draw as β → 1. A transition waits with priority 0 until it is sampleable.
+    """
+
+    def __init__(
+        self,
+        capacity: int,
+        obs_space: gym.Space,
+        action_space: gym.Space,
+        n_envs: int = 1,
+        n_step: int = 1,
+        gamma: float = 0.99,
+        seed: int | np.random.Generator | None = None,
+        alpha: float = 0.6,
+        eps: float = 1e-6,
+    ) -> None:
+        self.leaves = 1 << int(
+            np.ceil(np.log2(max(2, capacity)))
+        )  # slot (row, col) is leaf row * n_envs + col
+        self.tree = np.zeros(2 * self.leaves)  # node k's children are 2k and 2k + 1; the root is node 1
+        super().__init__(capacity, obs_space, action_space, n_envs, n_step, gamma, seed)
+        self.alpha, self.eps = float(alpha), float(eps)
+        self.max_priority = 1.0
+        self.waiting = np.zeros((self.rows, self.n_envs), dtype=bool)  # not yet sampleable, no priority yet
+
+    @property
+    def can_sample(self) -> bool:
+        return bool(self.tree[1] > 0)
+
+    def add(self, *step: np.ndarray) -> None:
+        super().add(*step)
+        # Windows this step completed lie among each env's newest n + 2 slots (an episode end writes two).
+        back = np.arange(self.n_step + 2)[:, None]
+        rows = ((self.cursor - 1 - back) % self.rows).ravel()
+        cols = np.broadcast_to(self._columns, (len(back), self.n_envs)).ravel()
+        ready = self.waiting[rows, cols] & self._window(rows, cols)[0]
+        self.waiting[rows[ready], cols[ready]] = False
+        self._set_leaves(rows[ready] * self.n_envs + cols[ready], self.max_priority**self.alpha)
+
+    def _write(self, columns: np.ndarray, obs: np.ndarray, starts_transition: bool) -> None:
+        rows = self.cursor[columns]
+        self._set_leaves(rows * self.n_envs + columns, 0.0)
+        self.waiting[rows, columns] = starts_transition
+        super()._write(columns, obs, starts_transition)
+
+    def sample(self, batch_size: int, beta: float = 0.4) -> ReplayBatch:
+        """``batch_size`` transitions drawn in proportion to their priorities, with importance weights."""
+        if not self.can_sample:
+            raise ValueError(f"the buffer holds no sampleable transition yet ({self.transitions} stored)")
+        total = self.tree[1]
+        mass = (np.arange(batch_size) + self.rng.random(batch_size)) * (total / batch_size)
+        nodes = np.ones(batch_size, dtype=np.int64)
+        while nodes[0] < self.leaves:  # walk down: left if the mass fits in the left subtree, else right
+            left, right = self.tree[2 * nodes], self.tree[2 * nodes + 1]
+            go_right = ((mass > left) & (right > 0)) | (left <= 0)  # never into an empty subtree
+            mass = np.where(go_right, mass - left, mass)
+            nodes = 2 * nodes + go_right
+        slots = nodes - self.leaves
+        rows, cols = slots // self.n_envs, slots % self.n_envs
+        batch = self._batch(rows, cols, *self._window(rows, cols)[1:])
+        probabilities = self.tree[nodes] / total
+        batch.weights = ((probabilities / probabilities.min()) ** -beta).astype(np.float32)
+        batch.indices = slots
+        return batch
+
+    def update_priorities(self, indices: np.ndarray, td_errors: np.ndarray) -> None:
+        """p_i = |δ_i| + ε for the slots ``indices`` of the last batch."""
+        priorities = np.abs(td_errors) + self.eps
+        self.max_priority = max(self.max_priority, float(priorities.max()))
+        self._set_leaves(indices, priorities**self.alpha)
+
+    def _set_leaves(self, slots: np.ndarray, values: float | np.ndarray) -> None:
+        """Set leaves, then recompute their ancestors' sums, level by level up to the root."""
+        nodes = np.asarray(slots, dtype=np.int64) + self.leaves
+        if len(nodes) == 0:
+            return
+        self.tree[nodes] = values
+        while nodes[0] > 1:
+            nodes = np.unique(nodes // 2)
+            self.tree[nodes] = self.tree[2 * nodes] + self.tree[2 * nodes + 1]

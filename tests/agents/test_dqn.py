@@ -180,3 +180,18 @@ def test_return_rises_on_cartpole():
     agent = DQN("CartPole-v1", seed=0).learn(8_000, progress_bar=False)
     returns = agent.episode_returns
     assert np.mean(returns[-5:]) > np.mean(returns[:20]) + 50
+
+
+def test_prioritized_replay_weights_the_loss_and_updates_priorities():
+    a, b = (DQN("CartPole-v1", net_arch=(8,), seed=3) for _ in range(2))
+    obs = torch.randn(16, 4)
+    actions = torch.randint(0, 2, (16,))
+    y = torch.randn(16)
+    a._update(obs, actions, y)
+    b._update(obs, actions, y, weights=torch.ones(16))  # unit weights: the plain update
+    for pa, pb in zip(a._params, b._params, strict=True):
+        torch.testing.assert_close(pa, pb)
+
+    agent = DQN("CartPole-v1", prioritized_replay=True, **FAST).learn(300, progress_bar=False)
+    priorities = agent.buffer.tree[agent.buffer.leaves :]
+    assert agent.n_updates > 0 and len(np.unique(priorities[priorities > 0])) > 10  # set from |δ|

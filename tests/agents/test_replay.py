@@ -6,7 +6,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from agents.replay import ReplayBuffer
+from agents.replay import PrioritizedReplayBuffer, ReplayBuffer
 from core.errors import UserError
 
 OBS = gym.spaces.Box(-np.inf, np.inf, shape=(2,), dtype=np.float32)
@@ -149,3 +149,34 @@ def test_same_seed_same_samples_and_bad_sizes_refused():
         ReplayBuffer(4, OBS, ACTIONS, n_envs=2)
     with pytest.raises(UserError, match="Box or Discrete"):
         ReplayBuffer(10, gym.spaces.MultiBinary(3), ACTIONS)
+
+
+def test_prioritized_draws_in_proportion_to_priorities_with_importance_weights():
+    buffer = PrioritizedReplayBuffer(16, OBS, ACTIONS, seed=0, alpha=1.0, eps=0.0)
+    for t in range(5):  # obs 0..4; obs 4 waits for its successor
+        add_step(buffer, t, 0, 0.0, False, False, t + 1)
+    first = buffer.sample(400)
+    assert set(first.obs[:, 0]) == {0, 1, 2, 3}  # new transitions all start at the same (max) priority
+    np.testing.assert_array_equal(first.weights, 1.0)
+    buffer.update_priorities(np.array([0, 1, 2, 3]), np.array([1.0, 2.0, 3.0, 4.0]))
+    batch = buffer.sample(20_000, beta=0.5)
+    counts = np.bincount(batch.obs[:, 0].astype(int), minlength=4)
+    expected = len(batch) * np.array([1, 2, 3, 4]) / 10
+    assert ((counts - expected) ** 2 / expected).sum() < 16.3  # chi-square, 3 dof, 0.1% point
+    # w_i = (N P(i))^-β / max_j w_j: the lowest priority gets weight 1, the others (p_min / p_i)^β.
+    np.testing.assert_allclose(batch.weights, (1.0 / (batch.obs[:, 0] + 1)) ** 0.5, rtol=1e-6)
+    np.testing.assert_array_equal(batch.indices, batch.obs[:, 0].astype(int))
+
+
+def test_prioritized_forgets_overwritten_slots_and_keeps_episode_ends():
+    buffer = PrioritizedReplayBuffer(6, OBS, ACTIONS, seed=0, n_step=2, gamma=0.5)
+    for t in range(9):  # one episode ending (terminated) at obs 8 -> final obs 9
+        add_step(buffer, t, 0, 1.0, t == 8, False, t + 1)
+    # Six slots hold obs 4..8 and the final obs 9; every transition is complete and sampleable.
+    batch = buffer.sample(2000)
+    got = {
+        (float(o[0]), float(n[0]), float(r), float(t))
+        for o, n, r, t in zip(batch.obs, batch.next_obs, batch.rewards, batch.terminated, strict=True)
+    }
+    assert got == {(4, 6, 1.5, 0), (5, 7, 1.5, 0), (6, 8, 1.5, 0), (7, 9, 1.5, 1), (8, 9, 1.0, 1)}
+    assert buffer.tree[1] == pytest.approx(5 * buffer.max_priority**buffer.alpha)
