@@ -7,11 +7,9 @@ and :meth:`DQN._sync_target`; the rest collects experience and keeps counters.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from numbers import Real
 from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
@@ -25,7 +23,8 @@ from agents.base import Agent, StepBoundaryInterrupts
 from agents.replay import PrioritizedReplayBuffer, ReplayBatch, ReplayBuffer
 from core.errors import UserError
 from core.progress import progress_bar as open_progress_bar
-from core.validation import check_positive_int, check_seed
+from core.seeding import generator_from_json, generator_to_json
+from core.validation import check_positive_int, check_range, check_seed
 from perception import MLP, ConvEncoder, ConvEncoderConfig, MLPConfig
 
 if TYPE_CHECKING:
@@ -114,15 +113,15 @@ class DQNConfig:
         for name in ("double_q", "prioritized_replay"):
             if not isinstance(getattr(self, name), bool):
                 raise UserError(f"{name} must be true or false, got {getattr(self, name)!r}")
-        _check_range("priority_alpha", self.priority_alpha, 0.0, 1.0)
-        _check_range("priority_beta", self.priority_beta, 0.0, 1.0)
-        _check_range("learning_rate", self.learning_rate, 0.0, 1.0, low_open=True)
-        _check_range("gamma", self.gamma, 0.0, 1.0)
-        _check_range("tau", self.tau, 0.0, 1.0, low_open=True)
-        _check_range("exploration_fraction", self.exploration_fraction, 0.0, 1.0, low_open=True)
-        _check_range("exploration_initial_eps", self.exploration_initial_eps, 0.0, 1.0)
-        _check_range("exploration_final_eps", self.exploration_final_eps, 0.0, 1.0)
-        _check_range("max_grad_norm", self.max_grad_norm, 0.0, float("inf"), low_open=True)
+        check_range("priority_alpha", self.priority_alpha, 0.0, 1.0)
+        check_range("priority_beta", self.priority_beta, 0.0, 1.0)
+        check_range("learning_rate", self.learning_rate, 0.0, 1.0, low_open=True)
+        check_range("gamma", self.gamma, 0.0, 1.0)
+        check_range("tau", self.tau, 0.0, 1.0, low_open=True)
+        check_range("exploration_fraction", self.exploration_fraction, 0.0, 1.0, low_open=True)
+        check_range("exploration_initial_eps", self.exploration_initial_eps, 0.0, 1.0)
+        check_range("exploration_final_eps", self.exploration_final_eps, 0.0, 1.0)
+        check_range("max_grad_norm", self.max_grad_norm, 0.0, float("inf"), low_open=True)
         check_seed(self.seed)
 
 
@@ -396,7 +395,7 @@ class DQN(Agent):
             "q_net": self.q_net.state_dict(),
             "q_target": self.q_target.state_dict(),
             "optimizer": self.optimizer.state_dict(),
-            "rng": json.dumps(self.rng.bit_generator.state),
+            "rng": generator_to_json(self.rng),
             "n_updates": self.n_updates,
             "episode_returns": np.asarray(self.episode_returns, dtype=np.float64),
             "episode_lengths": np.asarray(self.episode_lengths, dtype=np.int64),
@@ -406,7 +405,7 @@ class DQN(Agent):
         self.q_net.load_state_dict(state["q_net"])
         self.q_target.load_state_dict(state["q_target"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.rng = _generator(state["rng"])
+        self.rng = generator_from_json(state["rng"])
         self.n_updates = state["n_updates"]
         self.episode_returns = state["episode_returns"].tolist()
         self.episode_lengths = state["episode_lengths"].tolist()
@@ -437,18 +436,3 @@ def _is_image(space: gym.Space) -> bool:
 
 def _obs_shape(space: gym.Space) -> tuple[int, ...]:
     return () if isinstance(space, gym.spaces.Discrete) else tuple(space.shape)
-
-
-def _generator(state_json: str) -> np.random.Generator:
-    """A numpy Generator restored from its bit generator's state, saved as JSON text."""
-    state = json.loads(state_json)
-    bit_generator = getattr(np.random, state["bit_generator"])()
-    bit_generator.state = state
-    return np.random.Generator(bit_generator)
-
-
-def _check_range(name: str, value: Any, low: float, high: float, low_open: bool = False) -> None:
-    is_number = isinstance(value, Real) and not isinstance(value, bool)
-    if not (is_number and (low < value if low_open else low <= value) and value <= high):
-        bound = "(" if low_open else "["
-        raise UserError(f"{name} must be a number in {bound}{low}, {high}], got {value!r}")
