@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export SDL_VIDEODRIVER ?= dummy
 export MUJOCO_GL ?= egl
 
-.PHONY: demo test bench bench-tabular lint clean
+.PHONY: demo test bench bench-tabular bench-dqn lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,10 +22,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-bench: bench-tabular
+bench: bench-tabular bench-dqn
 
 bench-tabular: $(STAMP)
 	$(BIN)/python benchmarks/bench_tabular.py
+
+bench-dqn: $(STAMP)
+	$(BIN)/python benchmarks/bench_dqn.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
