@@ -1,4 +1,4 @@
-"""Perception tests run single-threaded: the models are tiny, and on a shared machine the thread pool's
+"""Tests run torch single-threaded: their models are tiny, and on a shared machine the thread pool's
 hand-offs cost more than the maths (a 576x64 QR takes 70 ms with 2 busy threads, 0.5 ms with one)."""
 
 import pytest
