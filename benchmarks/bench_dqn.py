@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import print_table, run_worker, write_results  # noqa: E402
+from benchmarks.common import finish, print_table, run_worker  # noqa: E402
 
 ENV_ID = "CartPole-v1"
 SOLVED = 475.0
@@ -165,10 +165,7 @@ def main() -> None:
         f"SB3 n_steps={N_STEP} {sb3_nstep['seeds_solved']}/{n}"
     )
     print(f"steps per second vs SB3 at the same hyperparameters: {ratio and round(ratio, 2)}x")
-    for target, met in figures["targets"].items():
-        print(f"  {'met' if met else 'NOT MET'}: {target}")
-    path = write_results("dqn-quick" if args.quick else "dqn", figures)
-    print(f"wrote {path}")
+    finish("dqn", figures, args.quick)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agents.tabular import QLearning, policy_iteration, q_iteration, value_iteration  # noqa: E402
 from agents.tabular.bellman import bellman_residual  # noqa: E402
-from benchmarks.common import print_table, run_worker, write_results  # noqa: E402
+from benchmarks.common import finish, print_table, run_worker  # noqa: E402
 from envs.gridworld.env import GridWorldEnv  # noqa: E402
 from envs.gridworld.layout import get_layout  # noqa: E402
 from envs.gridworld.model import build_mdp  # noqa: E402
@@ -294,10 +294,7 @@ def main() -> None:
     sweeps_only = figures["speedup_vs_pymdptoolbox_sweeps_only"]
     if sweeps_only is not None:
         print(f"  the same, leaving out the toolbox's setup (sweeps alone): {sweeps_only:.2f}x")
-    for target, met in figures["targets"].items():
-        print(f"  {'met' if met else 'NOT MET'}: {target}")
-    path = write_results("tabular-quick" if args.quick else "tabular", figures)
-    print(f"wrote {path}")
+    finish("tabular", figures, args.quick)
 
 
 if __name__ == "__main__":

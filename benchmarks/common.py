@@ -47,6 +47,15 @@ def write_results(name: str, figures: dict[str, Any]) -> Path:
     return path
 
 
+def finish(name: str, figures: dict[str, Any], quick: bool) -> Path:
+    """Say which targets were met, write the results file (``NAME-quick.json`` for a quick run), and where."""
+    for target, met in figures.get("targets", {}).items():
+        print(f"  {'met' if met else 'NOT MET'}: {target}")
+    path = write_results(f"{name}-quick" if quick else name, figures)
+    print(f"wrote {path}")
+    return path
+
+
 def print_table(title: str, header: list[str], rows: list[list[Any]]) -> None:
     """A plain aligned table on stdout."""
     cells = [header] + [[_format(value) for value in row] for row in rows]
