@@ -1,7 +1,7 @@
 """Environments: the grid world (with its exact tabular model) and friends, registered with Gymnasium.
 
-Importing this package registers ``rlsuite/GridWorld-v0``; ``gym.make("envs:rlsuite/GridWorld-v0")``
-imports it for you.
+Importing this package registers ``rlsuite/GridWorld-v0`` and ``rlsuite/TruckBackerUpper-v0``;
+``gym.make("envs:rlsuite/GridWorld-v0")`` imports it for you.
 """
 
 from gymnasium.envs.registration import register, registry
@@ -17,3 +17,10 @@ GRIDWORLD_ID = "rlsuite/GridWorld-v0"
 # Guarded so that re-importing (reloads, several entry points) does not trigger a re-registration warning.
 if GRIDWORLD_ID not in registry:
     register(id=GRIDWORLD_ID, entry_point="envs.gridworld.env:GridWorldEnv", max_episode_steps=200)
+
+TRUCK_ID = "rlsuite/TruckBackerUpper-v0"
+
+# Registered by name only, so importing envs does not import torch. No max_episode_steps: the env
+# truncates itself (1000 steps by default) so that its info can say "time_limit".
+if TRUCK_ID not in registry:
+    register(id=TRUCK_ID, entry_point="envs.truck.env:TruckBackerUpperEnv")
