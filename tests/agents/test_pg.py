@@ -240,6 +240,5 @@ def test_continuous_actions_run_on_pendulum(algo):
     assert action.shape == (1,) and agent.env.action_space.contains(action)
 
 
-def test_both_are_registered():
+def test_a2c_is_registered():
     assert get_algorithm("a2c", "agent").load() is A2C
-    assert get_algorithm("reinforce", "agent").load() is REINFORCE
