@@ -94,9 +94,8 @@ def test_collection_bootstraps_truncation_from_the_true_final_observation():
     buffer = agent.collect()
     np.testing.assert_array_equal(buffer.obs[:, 0, 0], [0, 1, 2, 0, 1, 2, 0])  # SAME_STEP: reset obs at once
     np.testing.assert_array_equal(buffer.truncated[:, 0], [0, 0, 1, 0, 0, 1, 0])
-    np.testing.assert_array_equal(
-        buffer.next_values[:, 0], [1, 2, 3, 1, 2, 3, 1]
-    )  # V(final obs) = 3, not V(0)
+    # at a truncation V(s_{t+1}) is V(final obs) = 3, not V(reset obs) = 0
+    np.testing.assert_array_equal(buffer.next_values[:, 0], [1, 2, 3, 1, 2, 3, 1])
 
 
 def hand_trajectory() -> RolloutBuffer:
