@@ -42,6 +42,7 @@ ALGORITHMS: dict[str, Algorithm] = {
         Algorithm("qi", "planner", "agents.tabular:q_iteration", "Q-value iteration on a tabular MDP"),
         Algorithm("q-learning", "agent", "agents.tabular:QLearning", "tabular Q-learning (discrete envs)"),
         Algorithm("dqn", "agent", "agents.dqn:DQN", "deep Q-network, Double DQN option (discrete actions)"),
+        Algorithm("reinforce", "agent", "agents.pg:REINFORCE", "Monte-Carlo policy gradient with a baseline"),
         Algorithm("a2c", "agent", "agents.pg:A2C", "synchronous advantage actor-critic with GAE(λ)"),
     )
 }
