@@ -7,8 +7,7 @@ and :meth:`DQN._sync_target`; the rest collects experience and keeps counters.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +23,7 @@ from agents.replay import PrioritizedReplayBuffer, ReplayBatch, ReplayBuffer
 from core.errors import UserError
 from core.progress import progress_bar as open_progress_bar
 from core.seeding import generator_from_json, generator_to_json
+from core.threads import torch_threads
 from core.validation import check_positive_int, check_range, check_seed
 from perception import MLP, ConvEncoder, ConvEncoderConfig, MLPConfig
 
@@ -216,7 +216,7 @@ class DQN(Agent):
         if self._obs is None:
             self._start()
         bar = open_progress_bar(total_steps, desc="dqn", enabled=None if progress_bar else False)
-        with bar, StepBoundaryInterrupts() as interrupts, _torch_threads(c.torch_threads):
+        with bar, StepBoundaryInterrupts() as interrupts, torch_threads(c.torch_threads):
             while self.num_timesteps < horizon:
                 before = self.num_timesteps
                 self._progress = before / horizon
@@ -409,19 +409,6 @@ class DQN(Agent):
         self.n_updates = state["n_updates"]
         self.episode_returns = state["episode_returns"].tolist()
         self.episode_lengths = state["episode_lengths"].tolist()
-
-
-@contextmanager
-def _torch_threads(n: int) -> Iterator[None]:
-    """Run the block with ``n`` intra-op threads (0: unchanged), then restore torch's setting."""
-    previous = torch.get_num_threads()
-    if n:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        if n:
-            torch.set_num_threads(previous)
 
 
 def _to_tensors(batch: ReplayBatch) -> tuple[Tensor, ...]:

@@ -18,11 +18,11 @@ from gymnasium.vector import AutoresetMode, SyncVectorEnv
 from torch import Tensor, nn
 
 from agents.base import Agent, StepBoundaryInterrupts
-from agents.dqn import _torch_threads
 from agents.pg.policies import make_policy, make_value_function
 from agents.pg.rollout import RolloutBuffer
 from core.errors import UserError
 from core.progress import progress_bar as open_progress_bar
+from core.threads import torch_threads
 from core.validation import check_positive_int, check_range, check_seed
 from perception.activation import check_activation
 
@@ -135,7 +135,7 @@ class OnPolicyAgent(Agent):
         if self._obs is None:
             self._start()
         bar = open_progress_bar(total_steps, desc=self.kind, enabled=None if progress_bar else False)
-        with bar, StepBoundaryInterrupts() as interrupts, _torch_threads(self.config.torch_threads):
+        with bar, StepBoundaryInterrupts() as interrupts, torch_threads(self.config.torch_threads):
             while self.num_timesteps < horizon:
                 self.collect(logger)
                 losses = self._update(self.buffer)
