@@ -1,16 +1,15 @@
 """Pictures of the grid for ``render()``: a text picture and pygame drawings (array or window).
 
-pygame is imported on first use, so importing the env (and the CLI's ``--json`` output) stays quiet.
+pygame is imported on first use (see ``envs.pygame_window``), so the CLI's ``--json`` output stays quiet.
 """
 
 from __future__ import annotations
-
-import os
 
 import numpy as np
 
 from envs.gridworld.layout import Layout
 from envs.gridworld.pixels import AGENT, cell_colours
+from envs.pygame_window import PygameWindow
 
 # Pictures are capped at this many pixels per side; the cell size shrinks to fit large grids.
 MAX_SIDE_PX = 1024
@@ -34,17 +33,12 @@ class PygameCanvas:
     """Draws the grid with pygame, into an RGB array or a window ticking at ``fps``."""
 
     def __init__(self, layout: Layout, cell_size: int, fps: int) -> None:
-        os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-        import pygame
-
-        self._pygame = pygame
-        self._fps = fps
         height, width = layout.shape
         self.cell_px = max(1, min(cell_size, MAX_SIDE_PX // max(height, width)))
         self.size = (width * self.cell_px, height * self.cell_px)
+        self._window = PygameWindow(self.size, fps, "rlsuite GridWorld")
+        self._pygame = self._window.pygame
         self._background = self._draw_background(layout)
-        self._clock = pygame.time.Clock()
-        self._opened_window = False
 
     def _draw_background(self, layout: Layout):
         """The static part: cells coloured by kind, grid lines, and terminal rewards written in."""
@@ -74,28 +68,11 @@ class PygameCanvas:
 
     def rgb_array(self, agent: tuple[int, int]) -> np.ndarray:
         """``[H_px, W_px, 3]`` uint8 picture with the agent drawn as a circle."""
-        pixels = self._pygame.surfarray.array3d(self._frame(agent))
-        return np.ascontiguousarray(pixels.transpose(1, 0, 2))
+        return self._window.to_array(self._frame(agent))
 
     def show(self, agent: tuple[int, int]) -> None:
-        """Draw into the window and wait to keep ``fps``.
-
-        pygame has one window per process, and another env may have closed or resized it, so it is
-        (re)opened whenever it is not ours.
-        """
-        pygame = self._pygame
-        window = pygame.display.get_surface()
-        if window is None or window.get_size() != self.size:
-            pygame.display.init()
-            pygame.display.set_caption("rlsuite GridWorld")
-            window = pygame.display.set_mode(self.size)
-        self._opened_window = True
-        window.blit(self._frame(agent), (0, 0))
-        pygame.event.pump()
-        pygame.display.flip()
-        self._clock.tick(self._fps)
+        """Draw into the window and wait to keep ``fps``."""
+        self._window.show(self._frame(agent))
 
     def close(self) -> None:
-        if self._opened_window:
-            self._pygame.display.quit()
-            self._opened_window = False
+        self._window.close()

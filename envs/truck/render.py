@@ -1,15 +1,15 @@
 """Pygame pictures of the yard, the dock and the truck (an RGB array or a window).
 
-pygame is imported on first use, so importing the env stays quiet and needs no display.
+pygame is imported on first use (see ``envs.pygame_window``), so importing the env needs no display.
 """
 
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 
+from envs.pygame_window import PygameWindow
 from envs.truck.kinematics import YARD_X, YARD_Y, TruckKinematics
 from envs.truck.outcome import DOCK_TOLERANCE
 
@@ -32,19 +32,14 @@ class TruckCanvas:
     """Draws the truck in its yard, with the cab's front wheels turned by the steering angle."""
 
     def __init__(self, kinematics: TruckKinematics, target_y: float, fps: int) -> None:
-        os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-        import pygame
-
-        self._pygame = pygame
         self._kinematics = kinematics
-        self._fps = fps
         self._left, self._top = YARD_X[0] - MARGIN, YARD_Y[1] + MARGIN
         width = (YARD_X[1] - YARD_X[0] + 2 * MARGIN) * PX_PER_UNIT
         height = (YARD_Y[1] - YARD_Y[0] + 2 * MARGIN) * PX_PER_UNIT
         self.size = (int(width), int(height))
+        self._window = PygameWindow(self.size, fps, "rlsuite TruckBackerUpper")
+        self._pygame = self._window.pygame
         self._background = self._draw_background(target_y)
-        self._clock = pygame.time.Clock()
-        self._opened_window = False
 
     def _px(self, point: Point) -> Point:
         """World (x right, y up) to pixels (x right, y down)."""
@@ -100,24 +95,11 @@ class TruckCanvas:
 
     def rgb_array(self, state: np.ndarray, steer: float) -> np.ndarray:
         """``[H_px, W_px, 3]`` uint8 picture of the truck in state (x, y, θ0, θ1) steering at ``steer``."""
-        pixels = self._pygame.surfarray.array3d(self._frame(state, steer))
-        return np.ascontiguousarray(pixels.transpose(1, 0, 2))
+        return self._window.to_array(self._frame(state, steer))
 
     def show(self, state: np.ndarray, steer: float) -> None:
         """Draw into the window (reopened if another env took it) and wait to keep ``fps``."""
-        pygame = self._pygame
-        window = pygame.display.get_surface()
-        if window is None or window.get_size() != self.size:
-            pygame.display.init()
-            pygame.display.set_caption("rlsuite TruckBackerUpper")
-            window = pygame.display.set_mode(self.size)
-        self._opened_window = True
-        window.blit(self._frame(state, steer), (0, 0))
-        pygame.event.pump()
-        pygame.display.flip()
-        self._clock.tick(self._fps)
+        self._window.show(self._frame(state, steer))
 
     def close(self) -> None:
-        if self._opened_window:
-            self._pygame.display.quit()
-            self._opened_window = False
+        self._window.close()
