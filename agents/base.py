@@ -12,10 +12,12 @@ from typing import Any, ClassVar, TypeVar
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
 from core import env_source
 from core.checkpoint import load_checkpoint, save_checkpoint
 from core.errors import UserError
+from core.metrics import MetricsLogger
 
 AgentT = TypeVar("AgentT", bound="Agent")
 
@@ -51,6 +53,35 @@ class Agent(ABC):
     @abstractmethod
     def _load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what ``_state_dict`` returned."""
+
+    def _vector_env(self, n_envs: int, autoreset_mode: AutoresetMode) -> SyncVectorEnv:
+        """The agent's env and ``n_envs − 1`` copies made from its spec, stepped together; zeroes the
+        running episode counters that ``_count_episodes`` keeps for each copy."""
+        if n_envs > 1 and self.env.spec is None:
+            raise UserError("n_envs > 1 needs an env made by gym.make (its copies are made from its spec)")
+        copies = [lambda: self.env] + [lambda: gym.make(self.env.spec) for _ in range(n_envs - 1)]
+        self._episode_return = np.zeros(n_envs)
+        self._episode_length = np.zeros(n_envs, dtype=np.int64)
+        return SyncVectorEnv(copies, autoreset_mode=autoreset_mode)
+
+    def _count_episodes(
+        self, rewards: np.ndarray, done: np.ndarray, logger: MetricsLogger | None, **scalars: float
+    ) -> None:
+        """Add one step to each copy's running episode; an episode that ended goes to ``episode_returns``
+        and ``episode_lengths``, and to the logger with ``scalars``."""
+        self._episode_return += rewards
+        self._episode_length += 1
+        for i in np.flatnonzero(done):
+            self.episode_returns.append(float(self._episode_return[i]))
+            self.episode_lengths.append(int(self._episode_length[i]))
+            if logger is not None:
+                logger.log(
+                    self.num_timesteps,
+                    episode_return=self.episode_returns[-1],
+                    episode_length=self.episode_lengths[-1],
+                    **scalars,
+                )
+            self._episode_return[i], self._episode_length[i] = 0.0, 0
 
     def save(self, path: str | Path) -> None:
         """Write the config, the env id and the learned state to ``path`` (atomically)."""

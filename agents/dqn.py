@@ -226,7 +226,7 @@ class DQN(Agent):
                 self.buffer.add(self._obs, actions, rewards, terminated, truncated, next_obs)
                 self.num_timesteps += c.n_envs
                 self._collected += c.n_envs
-                self._count_episodes(rewards, terminated | truncated, logger, epsilon)
+                self._count_episodes(rewards, terminated | truncated, logger, epsilon=epsilon)
                 self._obs = next_obs
                 if (terminated | truncated).any():
                     self._obs, _ = self._envs.reset(options={"reset_mask": terminated | truncated})
@@ -245,10 +245,7 @@ class DQN(Agent):
     def _start(self) -> None:
         """Make the env copies, the buffer and the episode counters; reset the envs seeded."""
         c = self.config
-        if c.n_envs > 1 and self.env.spec is None:
-            raise UserError("n_envs > 1 needs an env made by gym.make (its copies are made from its spec)")
-        copies = [lambda: self.env] + [lambda: gym.make(self.env.spec) for _ in range(c.n_envs - 1)]
-        self._envs = SyncVectorEnv(copies, autoreset_mode=AutoresetMode.DISABLED)
+        self._envs = self._vector_env(c.n_envs, AutoresetMode.DISABLED)
         spaces = (c.buffer_size, self.env.observation_space, self.env.action_space)
         options = {"n_envs": c.n_envs, "n_step": c.n_step, "gamma": c.gamma, "seed": self.rng}
         if c.prioritized_replay:
@@ -256,8 +253,6 @@ class DQN(Agent):
         else:
             self.buffer = ReplayBuffer(*spaces, **options)
         self._collected = 0
-        self._episode_return = np.zeros(c.n_envs)
-        self._episode_length = np.zeros(c.n_envs, dtype=np.int64)
         # A loaded agent starts from other seeds than the first run did, so it does not replay its episodes.
         first = c.seed + self.num_timesteps
         self._obs, _ = self._envs.reset(seed=[first + i for i in range(c.n_envs)])
@@ -279,23 +274,6 @@ class DQN(Agent):
     def _greedy(self, obs: np.ndarray) -> np.ndarray:
         with torch.no_grad():
             return self.q_net(torch.as_tensor(obs)).argmax(dim=1).numpy()
-
-    def _count_episodes(
-        self, rewards: np.ndarray, done: np.ndarray, logger: MetricsLogger | None, epsilon: float
-    ) -> None:
-        self._episode_return += rewards
-        self._episode_length += 1
-        for i in np.flatnonzero(done):
-            self.episode_returns.append(float(self._episode_return[i]))
-            self.episode_lengths.append(int(self._episode_length[i]))
-            if logger is not None:
-                logger.log(
-                    self.num_timesteps,
-                    episode_return=self.episode_returns[-1],
-                    episode_length=self.episode_lengths[-1],
-                    epsilon=epsilon,
-                )
-            self._episode_return[i], self._episode_length[i] = 0.0, 0
 
     # --- learning -------------------------------------------------------------------------------------
 

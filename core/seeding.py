@@ -7,7 +7,6 @@ import random
 
 import gymnasium as gym
 import numpy as np
-import torch
 
 from core.validation import check_seed
 
@@ -19,6 +18,8 @@ def seed_everything(seed: int, env: gym.Env | None = None) -> np.random.Generato
     way of seeding an env's own RNG. Returns a fresh `np.random.default_rng(seed)` for code that
     prefers an explicit generator to global state.
     """
+    import torch  # here, not at the top: the tabular agents use this module and never need torch
+
     seed = check_seed(seed)
     random.seed(seed)
     np.random.seed(seed)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import gymnasium as gym
 import numpy as np
 import torch
-from gymnasium.vector import AutoresetMode, SyncVectorEnv
+from gymnasium.vector import AutoresetMode
 from torch import Tensor, nn
 
 from agents.base import Agent, StepBoundaryInterrupts
@@ -151,14 +151,9 @@ class OnPolicyAgent(Agent):
     def _start(self) -> None:
         """Make the env copies (SAME_STEP autoreset, see ``rollout``) and the buffer; reset them seeded."""
         c = self.config
-        if c.n_envs > 1 and self.env.spec is None:
-            raise UserError("n_envs > 1 needs an env made by gym.make (its copies are made from its spec)")
-        copies = [lambda: self.env] + [lambda: gym.make(self.env.spec) for _ in range(c.n_envs - 1)]
-        self._envs = SyncVectorEnv(copies, autoreset_mode=AutoresetMode.SAME_STEP)
+        self._envs = self._vector_env(c.n_envs, AutoresetMode.SAME_STEP)
         obs_shape = tuple(self.env.observation_space.shape)
         self.buffer = RolloutBuffer(c.n_steps, c.n_envs, obs_shape, self._action_shape, self._action_dtype)
-        self._episode_return = np.zeros(c.n_envs)
-        self._episode_length = np.zeros(c.n_envs, dtype=np.int64)
         # A loaded agent starts from other seeds than the first run did, so it does not replay its episodes.
         first = c.seed + self.num_timesteps
         self._obs, _ = self._envs.reset(seed=[first + i for i in range(c.n_envs)])
@@ -202,20 +197,6 @@ class OnPolicyAgent(Agent):
             return np.zeros(len(obs), dtype=np.float32)
         with torch.no_grad():
             return self.value(torch.as_tensor(obs, dtype=torch.float32)).squeeze(-1).numpy()
-
-    def _count_episodes(self, rewards: np.ndarray, done: np.ndarray, logger: MetricsLogger | None) -> None:
-        self._episode_return += rewards
-        self._episode_length += 1
-        for i in np.flatnonzero(done):
-            self.episode_returns.append(float(self._episode_return[i]))
-            self.episode_lengths.append(int(self._episode_length[i]))
-            if logger is not None:
-                logger.log(
-                    self.num_timesteps,
-                    episode_return=self.episode_returns[-1],
-                    episode_length=self.episode_lengths[-1],
-                )
-            self._episode_return[i], self._episode_length[i] = 0.0, 0
 
     # --- learning -------------------------------------------------------------------------------------
 
