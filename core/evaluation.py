@@ -20,6 +20,7 @@ from core.policy import Policy, act
 from core.validation import check_positive_int, check_seed
 
 BOOTSTRAP_RESAMPLES = 2000
+FINAL_PREFIX = "final_"  # numeric final-info keys averaged without being asked for
 
 
 @dataclass
@@ -31,7 +32,7 @@ class EvalResult:
     mean_return: float
     std_return: float
     ci95: tuple[float, float]  # percentile bootstrap of the mean return
-    rates: dict[str, float]  # "<key>_rate" for boolean final-info keys, "mean_<key>" for numeric ones
+    rates: dict[str, float]  # "<name>_rate" for boolean final-info keys, "mean_<key>" for numeric ones
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable summary (what `rlsuite eval --json` prints)."""
@@ -59,9 +60,10 @@ def evaluate_policy(
 
     `env` is an id or a factory (run as `n_envs` parallel copies, default min(n_episodes, 8)), or
     an instance (episodes run one after another). `max_steps` cuts episodes short, counting
-    them as truncated; an env without a time limit needs it. `final_info_keys` names numeric
-    keys of the last step's info to average, as `mean_<key>` (e.g. "final_distance"); boolean
-    keys there become `<key>_rate` on their own.
+    them as truncated; an env without a time limit needs it. Numeric keys of the last step's info
+    named `final_*` (e.g. "final_distance") are averaged as `mean_<key>` on their own, and so are the
+    other numeric keys `final_info_keys` names; boolean keys become `<name>_rate`, where a leading
+    `is_` is dropped (`is_success` -> `success_rate`, `jackknife` -> `jackknife_rate`).
     """
     n_episodes = check_positive_int(n_episodes, "n_episodes")
     seed = check_seed(seed)
@@ -138,22 +140,39 @@ def _info_of(infos: dict[str, Any], i: int) -> dict[str, Any]:
 
 
 def _final_info_rates(finals: list[dict[str, Any]], numeric_keys: Sequence[str]) -> dict[str, float]:
-    """Mean of each boolean final-info key (`<key>_rate`) and each requested numeric key (`mean_<key>`).
+    """Mean of each boolean final-info key (`<name>_rate`) and each numeric one asked for (`mean_<key>`).
 
-    Each mean is over the episodes whose final info has the key.
+    Numeric keys named `final_*` are asked for implicitly. Each mean is over the episodes whose final
+    info has the key.
     """
     rates: dict[str, float] = {}
-    bool_keys = sorted({k for info in finals for k, v in info.items() if isinstance(v, bool | np.bool_)})
+    keys = sorted({k for info in finals for k in info})
+    bool_keys = [k for k in keys if any(isinstance(info.get(k), bool | np.bool_) for info in finals)]
     for key in bool_keys:
-        rates[f"{key}_rate"] = float(np.mean([bool(info[key]) for info in finals if key in info]))
-    for key in numeric_keys:
+        name = key.removeprefix("is_")
+        rates[f"{name}_rate"] = float(np.mean([bool(info[key]) for info in finals if key in info]))
+    implicit = [
+        k for k in keys if k.startswith(FINAL_PREFIX) and k not in bool_keys and _all_numeric(finals, k)
+    ]
+    for key in dict.fromkeys([*implicit, *numeric_keys]):
         values = [info[key] for info in finals if key in info]
         if not values:
             raise UserError(f"final info key {key!r} appeared in no episode's final info")
-        if not all(np.ndim(v) == 0 and np.issubdtype(np.asarray(v).dtype, np.number) for v in values):
+        if not _all_numeric(finals, key):
             raise UserError(f"final info key {key!r} is not a numeric scalar")
         rates[f"mean_{key}"] = float(np.mean(values))
     return rates
+
+
+def _all_numeric(finals: list[dict[str, Any]], key: str) -> bool:
+    """Whether every final info that has `key` holds a numeric (non-boolean) scalar there."""
+    values = [info[key] for info in finals if key in info]
+    return all(
+        np.ndim(v) == 0
+        and np.issubdtype(np.asarray(v).dtype, np.number)
+        and not isinstance(v, bool | np.bool_)
+        for v in values
+    )
 
 
 def _bootstrap_ci95(returns: np.ndarray, seed: int) -> tuple[float, float]:
