@@ -7,8 +7,9 @@ and :meth:`DQN._sync_target`; the rest collects experience and keeps counters.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
@@ -18,7 +19,7 @@ import torch.nn.functional as F
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 from torch import Tensor, nn
 
-from agents.base import Agent, StepBoundaryInterrupts
+from agents.base import Agent, StepBoundaryInterrupts, make_config
 from agents.replay import PrioritizedReplayBuffer, ReplayBatch, ReplayBuffer
 from core.errors import UserError
 from core.progress import progress_bar as open_progress_bar
@@ -80,7 +81,13 @@ class DQNConfig:
     priority_beta: float = 0.4
     """Importance-weight exponent β at the start of learn(), annealed linearly to 1 at its end."""
     net_arch: tuple[int, ...] = (256, 256)
-    """Hidden widths of the Q-network's MLP on vector observations (image ones get the Nature trunk)."""
+    """Hidden widths of the Q-network's MLP on vector observations (image ones get the Nature trunk), and
+    of the MLP head on the features of a prebuilt ``encoder``."""
+    freeze_encoder: bool = False
+    """With a prebuilt ``encoder``: keep its weights fixed (no gradient reaches it), train only the head."""
+    encoder_config: dict[str, Any] | None = None
+    """Filled in from the ``encoder`` keyword: its class and config, so that ``load`` rebuilds the
+    architecture before the checkpoint's weights go in. Not set by hand."""
     n_envs: int = 1
     """Env copies stepped together (Gymnasium's SyncVectorEnv) while collecting experience."""
     torch_threads: int = 1
@@ -110,7 +117,7 @@ class DQNConfig:
             raise UserError(f"learning_starts must be non-negative, got {self.learning_starts}")
         if self.loss not in LOSSES:
             raise UserError(f"unknown loss {self.loss!r}; valid: {', '.join(LOSSES)}")
-        for name in ("double_q", "prioritized_replay"):
+        for name in ("double_q", "prioritized_replay", "freeze_encoder"):
             if not isinstance(getattr(self, name), bool):
                 raise UserError(f"{name} must be true or false, got {getattr(self, name)!r}")
         check_range("priority_alpha", self.priority_alpha, 0.0, 1.0)
@@ -123,19 +130,69 @@ class DQNConfig:
         check_range("exploration_final_eps", self.exploration_final_eps, 0.0, 1.0)
         check_range("max_grad_norm", self.max_grad_norm, 0.0, float("inf"), low_open=True)
         check_seed(self.seed)
+        if self.freeze_encoder and self.encoder_config is None:
+            raise UserError(
+                "freeze_encoder needs a prebuilt encoder: DQN(env, encoder=..., freeze_encoder=True)"
+            )
+        if self.encoder_config is not None:
+            rebuild_encoder(self.encoder_config)  # a malformed one fails here, not halfway through load()
+
+
+# The encoders DQN can rebuild on load: perception modules made from one config dataclass.
+ENCODERS: dict[str, tuple[type[nn.Module], type]] = {
+    "ConvEncoder": (ConvEncoder, ConvEncoderConfig),
+    "MLP": (MLP, MLPConfig),
+}
+
+
+def encoder_config_of(encoder: nn.Module) -> dict[str, Any]:
+    """``{"class": name, "config": fields}`` of a perception encoder; a UserError for any other module."""
+    for name, (module_class, _) in ENCODERS.items():
+        if type(encoder) is module_class:
+            return {"class": name, "config": asdict(encoder.cfg)}
+    raise UserError(
+        f"encoder must be one of {', '.join(ENCODERS)} from perception (its config rebuilds it on load), "
+        f"got {type(encoder).__name__}"
+    )
+
+
+def rebuild_encoder(encoder_config: dict[str, Any]) -> nn.Module:
+    """A freshly initialised encoder of the recorded architecture (``load`` then sets its weights)."""
+    if not isinstance(encoder_config, dict) or encoder_config.get("class") not in ENCODERS:
+        raise UserError(
+            f"encoder_config must be {{'class': one of {', '.join(ENCODERS)}, 'config': {{...}}}}, "
+            f"got {encoder_config!r}"
+        )
+    module_class, config_class = ENCODERS[encoder_config["class"]]
+    return module_class(make_config(config_class, dict(encoder_config.get("config", {}))))
+
+
+def encoder_features(encoder: nn.Module) -> int:
+    """Width of the encoder's output features."""
+    return encoder.feature_dim if isinstance(encoder, ConvEncoder) else encoder.cfg.out_dim
 
 
 class QNetwork(nn.Module):
-    """``obs [B, *obs_shape] -> Q [B, n_actions]``: an MLP on vectors, the Nature conv trunk on images.
+    """``obs [B, *obs_shape] -> Q [B, n_actions]``: an MLP on vectors, the Nature conv trunk on images, or
+    a given encoder followed by an MLP head.
 
     Discrete observations are one-hot encoded; uint8 images go in as they are (the encoder scales them)
     in (H, W, C) layout when their last axis is the smallest (at most 4 channels), else as (C, H, W).
     """
 
-    def __init__(self, obs_space: gym.Space, n_actions: int, net_arch: tuple[int, ...]) -> None:
+    def __init__(
+        self,
+        obs_space: gym.Space,
+        n_actions: int,
+        net_arch: tuple[int, ...],
+        encoder: nn.Module | None = None,
+    ) -> None:
         super().__init__()
         self.one_hot = int(obs_space.n) if isinstance(obs_space, gym.spaces.Discrete) else 0
-        if _is_image(obs_space):
+        if encoder is not None:  # a prebuilt (e.g. pretrained) encoder, an MLP head on its features
+            head = MLP(MLPConfig(encoder_features(encoder), n_actions, hidden=net_arch))
+            self.body = nn.Sequential(encoder, head)
+        elif _is_image(obs_space):
             shape = tuple(obs_space.shape)
             trunk = ConvEncoder(ConvEncoderConfig.nature(shape, 512, channels_last=shape[-1] <= 4))
             self.body = nn.Sequential(trunk, nn.Linear(trunk.feature_dim, n_actions))
@@ -155,13 +212,21 @@ class QNetwork(nn.Module):
 
 
 class DQN(Agent):
-    """Q-learning with a network, replay and a target network: ``DQN("CartPole-v1").learn(50_000)``."""
+    """Q-learning with a network, replay and a target network: ``DQN("CartPole-v1").learn(50_000)``.
+
+    ``encoder`` puts a prebuilt feature extractor (a perception ``ConvEncoder`` or ``MLP``, e.g. one
+    pretrained by self-supervision) under an MLP head of widths ``net_arch``:
+    ``DQN(env, encoder=conv_encoder, freeze_encoder=True)`` trains only the head. The encoder's config is
+    recorded in ``config.encoder_config`` and its weights in the checkpoint, so ``DQN.load`` rebuilds it.
+    """
 
     kind = "dqn"
     config_class = DQNConfig
     config: DQNConfig
 
-    def __init__(self, env: gym.Env | str, **hyperparams: Any) -> None:
+    def __init__(self, env: gym.Env | str, encoder: nn.Module | None = None, **hyperparams: Any) -> None:
+        if encoder is not None:
+            hyperparams["encoder_config"] = encoder_config_of(encoder)
         super().__init__(env, **hyperparams)
         if not isinstance(self.env.action_space, gym.spaces.Discrete):
             raise UserError(f"DQN needs a Discrete action space, got {self.env.action_space}")
@@ -176,12 +241,18 @@ class DQN(Agent):
         self._obs_ndim = len(_obs_shape(obs_space))
         with torch.random.fork_rng(devices=[]):  # seed the init without touching torch's global generator
             torch.manual_seed(c.seed)
-            self.q_net = QNetwork(obs_space, self.n_actions, c.net_arch)
-            self.q_target = QNetwork(obs_space, self.n_actions, c.net_arch)
-        self.q_target.load_state_dict(self.q_net.state_dict())
+            if encoder is None and c.encoder_config is not None:  # load(): the architecture, weights later
+                encoder = rebuild_encoder(c.encoder_config)
+            if encoder is not None:
+                _check_encoder_input(encoder, obs_space)
+            self.q_net = QNetwork(obs_space, self.n_actions, c.net_arch, encoder)
+            self.q_target = copy.deepcopy(self.q_net)
         self.q_target.requires_grad_(False)
-        self._params = list(self.q_net.parameters())
+        if c.freeze_encoder:
+            self.q_net.body[0].requires_grad_(False)
+        self._all_params = list(self.q_net.parameters())
         self._target_params = list(self.q_target.parameters())
+        self._params = [p for p in self._all_params if p.requires_grad]  # what the optimiser trains
         # fused: one vectorised kernel updates every tensor (on CPU too): 2-3x faster than the default loop.
         self.optimizer = torch.optim.Adam(self._params, lr=c.learning_rate, fused=True)
         self.rng = np.random.default_rng(c.seed)
@@ -352,7 +423,7 @@ class DQN(Agent):
     def _sync_target(self) -> None:
         """θ⁻ ← τθ + (1 − τ)θ⁻: with τ = 1 a hard copy (lerp with weight 1 returns θ exactly)."""
         with torch.no_grad():
-            for target, online in zip(self._target_params, self._params, strict=True):
+            for target, online in zip(self._target_params, self._all_params, strict=True):
                 target.lerp_(online, self.config.tau)
 
     # --- acting and saving ----------------------------------------------------------------------------
@@ -393,6 +464,16 @@ def _to_tensors(batch: ReplayBatch) -> tuple[Tensor, ...]:
     """The batch as tensors sharing the numpy arrays' memory, in ``_update``'s argument order."""
     fields = (batch.obs, batch.actions, batch.rewards, batch.next_obs, batch.terminated, batch.discounts)
     return tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in fields)
+
+
+def _check_encoder_input(encoder: nn.Module, obs_space: gym.Space) -> None:
+    """The encoder must take the env's observations as they come."""
+    if isinstance(encoder, ConvEncoder):
+        expected, takes = tuple(encoder.cfg.in_shape), "images of shape"
+    else:
+        expected, takes = (encoder.cfg.in_dim,), "vectors of shape"
+    if not isinstance(obs_space, gym.spaces.Box) or tuple(obs_space.shape) != expected:
+        raise UserError(f"the encoder takes {takes} {expected}, but the env's observations are {obs_space}")
 
 
 def _is_image(space: gym.Space) -> bool:

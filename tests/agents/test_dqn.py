@@ -9,6 +9,7 @@ import torch
 
 from agents.dqn import DQN
 from core.errors import UserError
+from perception import ConvEncoder, ConvEncoderConfig
 
 FAST = {"learning_starts": 50, "train_freq": 16, "gradient_steps": 8, "batch_size": 16, "net_arch": (16,)}
 
@@ -195,3 +196,41 @@ def test_prioritized_replay_weights_the_loss_and_updates_priorities():
     agent = DQN("CartPole-v1", prioritized_replay=True, **FAST).learn(300, progress_bar=False)
     priorities = agent.buffer.tree[agent.buffer.leaves :]
     assert agent.n_updates > 0 and len(np.unique(priorities[priorities > 0])) > 10  # set from |δ|
+
+
+def tiny_conv_encoder() -> ConvEncoder:
+    return ConvEncoder(ConvEncoderConfig.nature((16, 16, 3), out_dim=32, channels_last=True))
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_prebuilt_encoder_frozen_or_trained_and_its_round_trip(tmp_path, freeze):
+    encoder = tiny_conv_encoder()
+    before = [p.clone() for p in encoder.parameters()]
+    hp = {"learning_starts": 20, "train_freq": 10, "gradient_steps": 2, "batch_size": 4, "net_arch": (16,)}
+    agent = DQN(TinyImageEnv(), encoder=encoder, freeze_encoder=freeze, **hp)
+    head_before = [p.clone() for p in agent.q_net.body[1].parameters()]
+    agent.learn(60, progress_bar=False)
+    assert agent.n_updates > 0 and agent.q_net.body[0] is encoder
+    assert agent.config.encoder_config["class"] == "ConvEncoder"
+    unchanged = [torch.equal(a, b) for a, b in zip(before, encoder.parameters(), strict=True)]
+    assert all(unchanged) if freeze else not any(unchanged)
+    head = agent.q_net.body[1].parameters()
+    assert not any(torch.equal(a, b) for a, b in zip(head_before, head, strict=True))
+
+    agent.save(tmp_path / "dqn.pt")
+    loaded = DQN.load(tmp_path / "dqn.pt", env=TinyImageEnv())
+    assert loaded.config == agent.config and loaded.config.freeze_encoder == freeze
+    for a, b in zip(agent.q_net.state_dict().values(), loaded.q_net.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    frames = np.random.default_rng(0).integers(0, 256, size=(32, 16, 16, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(loaded.predict(frames)[0], agent.predict(frames)[0])
+    assert all(not p.requires_grad for p in loaded.q_net.body[0].parameters()) == freeze
+
+
+def test_encoder_misuse_is_a_user_error():
+    with pytest.raises(UserError, match="encoder must be one of"):
+        DQN(TinyImageEnv(), encoder=torch.nn.Linear(3, 3))
+    with pytest.raises(UserError, match="encoder takes images of shape"):
+        DQN("CartPole-v1", encoder=tiny_conv_encoder())
+    with pytest.raises(UserError, match="freeze_encoder needs a prebuilt encoder"):
+        DQN("CartPole-v1", freeze_encoder=True)
