@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from core.errors import UserError
 from rlsuite.registry import ALGORITHMS
+
+if TYPE_CHECKING:
+    from rlsuite.tasks import TaskSpec
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -145,9 +148,12 @@ def solve(
 
 @cli.command()
 @click.argument("algo")
-@click.option("--env", "env_id", required=True, help="Gymnasium id, e.g. rlsuite/GridWorld-v0.")
+@click.option("--env", "env_id", help="Gymnasium id, e.g. rlsuite/GridWorld-v0 (agents need one).")
+@click.option("--data", help="A task's data: digits, frames:ENV_ID, mnist:PATH, cifar:PATH.")
 @click.option(
-    "--steps", type=click.IntRange(min=1), help="Total env steps; --resume keeps the run's  [default: 50000]"
+    "--steps",
+    type=click.IntRange(min=1),
+    help="Total env steps (a task's own budget, e.g. epochs); --resume keeps the run's  [default: 50000]",
 )
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
 @click.option(
@@ -175,7 +181,8 @@ def solve(
 )
 def train(
     algo: str,
-    env_id: str,
+    env_id: str | None,
+    data: str | None,
     steps: int | None,
     seed: int,
     out: Path | None,
@@ -184,11 +191,28 @@ def train(
     resume: bool,
     eval_episodes: int,
 ) -> None:
-    """Train ALGO on a Gymnasium env into a run folder, then evaluate it."""
+    """Train ALGO on a Gymnasium env (or a task on its --data) into a run folder, then evaluate it."""
     from rlsuite.options import parse_assignments
+    from rlsuite.tasks import TaskSpec, is_task
     from rlsuite.training import TrainingInterrupted, TrainSpec, resumed_spec, run_path
     from rlsuite.training import train as train_run
 
+    if is_task(algo):
+        task = TaskSpec(
+            algo,
+            data,
+            env_id,
+            parse_assignments(env_kwargs, "--env-kwarg"),
+            parse_assignments(sets, "--set"),
+            steps,
+            seed,
+        )
+        _train_task(task, out, resume, steps_given=steps is not None)
+        return
+    if env_id is None:
+        raise UserError(f"{algo} learns from an env: give --env ENV_ID (e.g. CartPole-v1)")
+    if data is not None:
+        raise UserError(f"--data is for training tasks; {algo} learns from --env")
     spec = TrainSpec(
         algo,
         env_id,
@@ -212,6 +236,25 @@ def train(
     click.echo(f"  mean return {result.mean_return:.3f} ± {result.std_return:.3f}  ->  {run.eval_path}")
     for label, path in outcome.media.items():
         click.echo(f"  {label}: {path}")
+
+
+def _train_task(spec: TaskSpec, out: Path | None, resume: bool, steps_given: bool) -> None:
+    """``rlsuite train TASK``: run it into its folder and print its figures and files."""
+    from rlsuite.tasks import default_task_run_name, resumed_task_spec, run_task
+
+    path = Path(out) if out is not None else Path("runs") / default_task_run_name(spec)
+    if resume:
+        spec = resumed_task_spec(path, spec, steps_given)
+    try:
+        run, result = run_task(spec, path, resume=resume)
+    except KeyboardInterrupt:
+        click.echo(f"interrupted; resume with: rlsuite train {spec.task} --out {path} --resume", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    click.echo(f"run: {run.path}")
+    for key, value in result.summary.items():
+        click.echo(f"  {key:<24} {_readable(value)}")
+    for label, media_path in result.media.items():
+        click.echo(f"  {label}: {media_path}")
 
 
 @cli.command("eval")

@@ -133,7 +133,12 @@ def train(
 
 def load_agent(run: RunDir) -> tuple[Agent, TrainSpec]:
     """The trained agent of a run folder (its env rebuilt from config.json) and the run's spec."""
-    spec = TrainSpec.from_config(run.read_config(), run.config_path)
+    config = run.read_config()
+    if config.get("kind") == "task":
+        raise UserError(
+            f"{run.path} is a {config.get('task')} run, not an agent: its figures are in eval.json"
+        )
+    spec = TrainSpec.from_config(config, run.config_path)
     if not run.model_path.is_file():
         raise UserError(f"no model in {run.path} (model.pt is missing)")
     env = make_env(spec.env_id, **spec.env_kwargs)
