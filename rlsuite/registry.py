@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from core.errors import UserError
 
-Kind = Literal["planner", "agent"]
+Kind = Literal["planner", "agent", "task"]
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,8 @@ class Algorithm:
     """One registered algorithm.
 
     ``target`` is ``"module:attribute"``: a planner function ``(mdp, gamma, tol=...) -> PlanningResult``
-    for planners, an SB3-shaped class ``Algo(env, **hyperparams)`` for agents.
+    for planners, an SB3-shaped class ``Algo(env, **hyperparams)`` for agents, a task function
+    ``(TaskSpec, RunDir, resume, progress_bar) -> TaskResult`` for tasks (see ``rlsuite.tasks``).
     """
 
     name: str
@@ -44,6 +45,7 @@ ALGORITHMS: dict[str, Algorithm] = {
         Algorithm("dqn", "agent", "agents.dqn:DQN", "deep Q-network, Double DQN option (discrete actions)"),
         Algorithm("reinforce", "agent", "agents.pg:REINFORCE", "Monte-Carlo policy gradient with a baseline"),
         Algorithm("a2c", "agent", "agents.pg:A2C", "synchronous advantage actor-critic with GAE(λ)"),
+        Algorithm("ppo", "agent", "agents.pg:PPO", "proximal policy optimisation (clipped surrogate)"),
     )
 }
 
