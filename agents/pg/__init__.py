@@ -1,6 +1,7 @@
-"""Policy-gradient agents: REINFORCE and A2C on one shared policy and rollout machinery."""
+"""Policy-gradient agents: REINFORCE, A2C and PPO on one shared policy and rollout machinery."""
 
 from agents.pg.a2c import A2C, A2CConfig
+from agents.pg.ppo import PPO, PPOConfig
 from agents.pg.reinforce import REINFORCE, REINFORCEConfig
 
-__all__ = ["A2C", "REINFORCE", "A2CConfig", "REINFORCEConfig"]
+__all__ = ["A2C", "PPO", "REINFORCE", "A2CConfig", "PPOConfig", "REINFORCEConfig"]

@@ -1,4 +1,5 @@
-"""What REINFORCE and A2C share: the config fields, the networks, collecting rollouts, acting, saving.
+"""What REINFORCE, A2C and PPO share: the config fields, the networks, collecting rollouts (with optional
+observation normalisation and reward scaling), the learning-rate schedule, acting, saving.
 
 A subclass sets ``kind`` and ``config_class``, says whether it needs a critic (``_uses_critic``) and
 implements ``_update(buffer)``: the loss and one gradient step.
@@ -18,6 +19,7 @@ from gymnasium.vector import AutoresetMode
 from torch import Tensor, nn
 
 from agents.base import Agent, StepBoundaryInterrupts
+from agents.pg.normalization import Normalizer
 from agents.pg.policies import make_policy, make_value_function
 from agents.pg.rollout import RolloutBuffer
 from core.errors import UserError
@@ -52,6 +54,16 @@ class OnPolicyConfig:
     """Box actions: tanh-squash the Gaussian into the bounds (else clip its samples to them)."""
     log_std_init: float = 0.0
     """Initial log σ of the Gaussian policy."""
+    linear_schedule: bool = False
+    """Let the learning rate (and PPO's clip ranges) fall linearly to 0 over each learn() call, as
+    RL-Zoo's ``lin_`` values do."""
+    normalize_obs: bool = False
+    """Feed the networks (o − μ)/σ with running statistics of the rollouts' observations (frozen in
+    ``predict``; saved with the agent)."""
+    normalize_reward: bool = False
+    """Train on rewards divided by the running std of the discounted return (SB3's ``VecNormalize``)."""
+    clip_normalized: float = 10.0
+    """Normalised observations and scaled rewards are clipped to ±this."""
     torch_threads: int = 1
     """Torch's intra-op threads during learn() (restored afterwards); 0 leaves torch's setting."""
     seed: int = 0
@@ -65,9 +77,11 @@ class OnPolicyConfig:
         check_range("gamma", self.gamma, 0.0, 1.0)
         check_range("max_grad_norm", self.max_grad_norm, 0.0, float("inf"), low_open=True)
         check_range("log_std_init", self.log_std_init, -20.0, 2.0)
+        check_range("clip_normalized", self.clip_normalized, 0.0, float("inf"), low_open=True)
         check_activation(self.activation)
-        if not isinstance(self.squash, bool):
-            raise UserError(f"squash must be true or false, got {self.squash!r}")
+        for name in ("squash", "linear_schedule", "normalize_obs", "normalize_reward"):
+            if not isinstance(getattr(self, name), bool):
+                raise UserError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if (
             isinstance(self.torch_threads, bool)
             or not isinstance(self.torch_threads, int)
@@ -96,6 +110,10 @@ class OnPolicyAgent(Agent):
             )
         self.optimizer = self._make_optimizer([p for net in self._nets() for p in net.parameters()])
         self.generator = torch.Generator().manual_seed(c.seed)
+        self.normalizer = Normalizer(
+            tuple(obs_space.shape), c.n_envs, c.normalize_obs, c.normalize_reward, c.gamma, c.clip_normalized
+        )
+        self.progress_remaining = 1.0  # 1 → 0 over a learn() call, for the linear schedule
         self._obs_ndim = len(obs_space.shape)
         self._action_shape = tuple(action_space.shape) if isinstance(action_space, gym.spaces.Box) else ()
         self._action_dtype = np.float32 if self._action_shape else np.int64
@@ -132,12 +150,14 @@ class OnPolicyAgent(Agent):
         if total_steps < 0:
             raise UserError(f"total_steps must be non-negative, got {total_steps}")
         horizon = self.num_timesteps + total_steps
+        start = self.num_timesteps
         if self._obs is None:
             self._start()
         bar = open_progress_bar(total_steps, desc=self.kind, enabled=None if progress_bar else False)
         with bar, StepBoundaryInterrupts() as interrupts, torch_threads(self.config.torch_threads):
             while self.num_timesteps < horizon:
                 self.collect(logger)
+                self._set_progress(1.0 - (self.num_timesteps - start) / max(total_steps, 1))
                 losses = self._update(self.buffer)
                 self.n_updates += 1
                 if logger is not None:
@@ -147,6 +167,13 @@ class OnPolicyAgent(Agent):
                     break
                 interrupts.check()
         return self
+
+    def _set_progress(self, remaining: float) -> None:
+        """Record how much of this learn() call is left and, on the linear schedule, scale the lr by it."""
+        self.progress_remaining = max(remaining, 0.0)
+        if self.config.linear_schedule:
+            for group in self.optimizer.param_groups:
+                group["lr"] = self.config.learning_rate * self.progress_remaining
 
     def _start(self) -> None:
         """Make the env copies (SAME_STEP autoreset, see ``rollout``) and the buffer; reset them seeded."""
@@ -164,35 +191,35 @@ class OnPolicyAgent(Agent):
             self._start()
         buffer = self.buffer
         buffer.reset()
+        norm = self.normalizer
         for _ in range(buffer.n_steps):
-            obs = torch.as_tensor(self._obs, dtype=torch.float32)
+            obs = norm.observations(self._obs, update=True)
             with torch.no_grad():
-                actions, log_probs = self.policy.act(obs, generator=self.generator)
+                actions, log_probs = self.policy.act(torch.from_numpy(obs), generator=self.generator)
                 env_actions = self.policy.env_action(actions).numpy()
             next_obs, rewards, terminated, truncated, info = self._envs.step(env_actions)
             final_values = np.zeros(buffer.n_envs, dtype=np.float32)
             if truncated.any():
                 final_obs = np.stack(info["final_obs"][truncated])
-                final_values[truncated] = self._values(final_obs)
-            values = self._values(self._obs)
+                final_values[truncated] = self._values(norm.observations(final_obs))
             buffer.add(
-                self._obs,
+                obs,
                 actions.numpy(),
-                rewards,
+                norm.rewards(rewards, terminated | truncated),
                 terminated,
                 truncated,
                 log_probs.numpy(),
-                values,
+                self._values(obs),
                 final_values,
             )
             self.num_timesteps += buffer.n_envs
-            self._count_episodes(rewards, terminated | truncated, logger)
+            self._count_episodes(rewards, terminated | truncated, logger)  # the env's own rewards
             self._obs = next_obs
-        buffer.finish(self._values(self._obs))
+        buffer.finish(self._values(norm.observations(self._obs)))
         return buffer
 
     def _values(self, obs: np.ndarray) -> np.ndarray:
-        """V(s) for a batch of observations, zeros without a critic."""
+        """V(s) for a batch of (normalised) observations, zeros without a critic."""
         if self.value is None:
             return np.zeros(len(obs), dtype=np.float32)
         with torch.no_grad():
@@ -214,7 +241,7 @@ class OnPolicyAgent(Agent):
         """Env actions for one observation or a batch: the policy's mode if deterministic, else a sample."""
         obs = np.asarray(obs, dtype=np.float32)
         single = obs.ndim == self._obs_ndim
-        batch = torch.as_tensor(obs[None] if single else obs)
+        batch = torch.from_numpy(self.normalizer.observations(obs[None] if single else obs))
         with torch.no_grad():
             actions, _ = self.policy.act(batch, deterministic, generator=self.generator)
             actions = self.policy.env_action(actions).numpy()
@@ -226,6 +253,7 @@ class OnPolicyAgent(Agent):
             "value": None if self.value is None else self.value.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "generator": self.generator.get_state(),
+            "normalizer": self.normalizer.state_dict(),
             "n_updates": self.n_updates,
             "episode_returns": np.asarray(self.episode_returns, dtype=np.float64),
             "episode_lengths": np.asarray(self.episode_lengths, dtype=np.int64),
@@ -237,6 +265,7 @@ class OnPolicyAgent(Agent):
             self.value.load_state_dict(state["value"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.generator.set_state(state["generator"])
+        self.normalizer.load_state_dict(state["normalizer"])
         self.n_updates = state["n_updates"]
         self.episode_returns = state["episode_returns"].tolist()
         self.episode_lengths = state["episode_lengths"].tolist()
