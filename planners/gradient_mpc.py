@@ -1,0 +1,85 @@
+"""Gradient MPC: the action sequence is the parameter, optimised by backprop through the unrolled model.
+
+(a_1 … a_T) = argmin C(G(… G(s_0, a_1) …, a_T)) by Adam, the gradient flowing back through every step of
+the model (backprop through time, the Kelley-Bryson adjoint method of optimal control). Bounds hold by
+construction: either a = mid + half·tanh(u) with u free (``bounds="tanh"``) or a projection onto the box
+after every step (``bounds="clip"``, projected gradient descent). Several sequences are optimised at once
+as one batch (``restarts``): the warm start and ``restarts − 1`` uniformly random ones, to escape the
+local minima a non-convex cost has (an obstacle straight ahead splits the way round into two).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from core.errors import UserError
+from planners.base import Bound, MPCPlanner
+from planners.rollout import Cost, Dynamics
+
+BOUND_MODES = ("tanh", "clip")
+TANH_EDGE = 1 - 1e-4  # atanh of a warm start on the bound would be infinite
+
+
+class GradientMPC(MPCPlanner):
+    """Receding-horizon gradient shooting; see the module docstring and :class:`MPCPlanner`."""
+
+    def __init__(
+        self,
+        dynamics: Dynamics,
+        cost: Cost,
+        horizon: int,
+        action_low: Bound,
+        action_high: Bound,
+        iterations: int = 10,
+        lr: float = 0.1,
+        restarts: int = 1,
+        bounds: str = "tanh",
+        seed: int = 0,
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        super().__init__(dynamics, cost, horizon, action_low, action_high, seed, dtype)
+        if not isinstance(iterations, int) or iterations < 1:
+            raise UserError(f"iterations must be a positive integer; got {iterations!r}")
+        if not isinstance(restarts, int) or restarts < 1:
+            raise UserError(f"restarts must be a positive integer; got {restarts!r}")
+        if bounds not in BOUND_MODES:
+            raise UserError(f"unknown bounds mode {bounds!r}; choose one of {', '.join(BOUND_MODES)}")
+        if lr <= 0:
+            raise UserError(f"lr must be positive; got {lr}")
+        self.iterations, self.lr, self.restarts, self.bounds = iterations, lr, restarts, bounds
+        self._mid, self._half = (self.high + self.low) / 2, (self.high - self.low) / 2
+
+    def _to_actions(self, params: Tensor) -> Tensor:
+        return self._mid + self._half * torch.tanh(params) if self.bounds == "tanh" else params
+
+    def _to_params(self, actions: Tensor) -> Tensor:
+        if self.bounds == "clip":
+            return actions.clone()
+        return torch.atanh(((actions - self._mid) / self._half).clamp(-TANH_EDGE, TANH_EDGE))
+
+    def optimize(self, start: Tensor, init: Tensor) -> Tensor:
+        shape = (self.restarts - 1, self.horizon, self.action_dim)
+        random = self.low + (self.high - self.low) * torch.rand(
+            shape, generator=self.generator, dtype=self.dtype
+        )
+        params = self._to_params(torch.cat((init.unsqueeze(0), random), dim=0)).requires_grad_(True)
+        optimizer = torch.optim.Adam([params], lr=self.lr)
+        best_cost, best = float("inf"), init
+        for iteration in range(self.iterations + 1):
+            actions = self._to_actions(params)
+            costs = self.evaluate(start, actions)
+            # Keep the best sequence seen (the warm start included): a step may overshoot.
+            values = costs.detach()
+            i = int(values.argmin())
+            if float(values[i]) < best_cost:
+                best_cost, best = float(values[i]), actions[i].detach().clone()
+            if iteration == self.iterations:  # the last evaluation only
+                break
+            optimizer.zero_grad()
+            costs.sum().backward()  # restarts are independent: the sum's gradient is each one's own
+            optimizer.step()
+            if self.bounds == "clip":
+                with torch.no_grad():
+                    params.copy_(torch.minimum(torch.maximum(params, self.low), self.high))
+        return best
