@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rlsuite.demo import DEMO_MARKER, open_demo_dir
+
 from .conftest import assert_user_error
 
 
@@ -15,7 +17,14 @@ def test_demo_end_to_end(run_cli, tmp_path):
         assert (out / "q-learning" / name).is_file(), name
     assert "DIFFERENT" not in result.stdout
     assert run_cli("eval", out / "q-learning", "--episodes", "3").exit_code == 0
-    assert run_cli("demo", "--out", out).exit_code == 0  # a demo folder is replaced, not refused
+
+
+def test_demo_folder_is_replaced(tmp_path):
+    first = open_demo_dir(tmp_path / "demo")
+    first.write_config({"command": DEMO_MARKER})
+    (first.path / "old.png").write_bytes(b"old")
+    again = open_demo_dir(tmp_path / "demo")  # an earlier demo's folder is replaced, not refused
+    assert again.path == first.path and not (again.path / "old.png").exists()
 
 
 def test_demo_refuses_another_runs_folder(run_cli, tmp_path):
