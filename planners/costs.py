@@ -9,7 +9,7 @@ and the speed ``states[..., speed_index]``, the kinematic car's layout (x, y, θ
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor
@@ -132,9 +132,11 @@ class ControlEffort(Cost):
 
 
 class Obstacles(Cost):
-    """Σ_t Σ_k max(0, r_k + margin − ||p_t − c_k||)²: a smooth wall around each circle, zero outside.
+    """Σ_t Σ_p Σ_k max(0, r_k + margin − ||p − c_k||)²: a smooth wall around each circle, zero outside.
 
-    ``margin`` is the clearance kept (the car's own radius plus a safety distance).
+    The points p of a state are ``footprint(states [B, T, S]) -> [B, T, P, 2]`` (e.g. the car's two axle
+    centres), by default its position; ``margin`` is the clearance kept (the radius of the disc round each
+    point plus a safety distance).
     """
 
     def __init__(
@@ -143,6 +145,7 @@ class Obstacles(Cost):
         radii: Sequence[float] | Tensor,
         margin: float = 0.0,
         position: Sequence[int] = XY,
+        footprint: Callable[[Tensor], Tensor] | None = None,
     ) -> None:
         self.centers = torch.as_tensor(centers, dtype=torch.float64).reshape(-1, len(position))
         self.radii = torch.as_tensor(radii, dtype=torch.float64).reshape(-1)
@@ -150,9 +153,12 @@ class Obstacles(Cost):
             raise UserError(f"{self.centers.shape[0]} obstacle centres but {self.radii.shape[0]} radii")
         self.margin = margin
         self.position = list(position)
+        self.footprint = footprint
 
     def __call__(self, states: Tensor, actions: Tensor) -> Tensor:
-        points = states[:, 1:, self.position].unsqueeze(-2)  # [B, T, 1, 2]
-        gaps = ((points - self.centers.to(points)).pow(2).sum(-1) + 1e-9).sqrt()  # [B, T, K]
+        after = states[:, 1:]
+        points = self.footprint(after) if self.footprint else after[..., self.position].unsqueeze(-2)
+        offsets = points.unsqueeze(-2) - self.centers.to(points)  # [B, T, P, K, 2]
+        gaps = (offsets.pow(2).sum(-1) + 1e-9).sqrt()
         intrusion = (self.radii.to(points) + self.margin - gaps).clamp(min=0.0)
-        return intrusion.pow(2).sum(dim=(-2, -1))
+        return intrusion.pow(2).sum(dim=(-3, -2, -1))

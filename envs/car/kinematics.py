@@ -55,6 +55,15 @@ class CarKinematics:
             dim=-1,
         )
 
+    def footprint(self, states: Tensor) -> Tensor:
+        """``[..., 2, 2]`` the rear and front axle centres of states ``[..., 4]``: with a disc round each,
+        the car's body for collisions (the env's and the planners' obstacle costs alike)."""
+        x, y, theta = states[..., 0], states[..., 1], states[..., 2]
+        front = torch.stack(
+            (x + self.wheelbase * torch.cos(theta), y + self.wheelbase * torch.sin(theta)), -1
+        )
+        return torch.stack((states[..., :2], front), dim=-2)
+
     def rollout(self, state: Tensor, actions: Tensor) -> Tensor:
         """States ``[B, T+1, 4]`` under ``actions [B, T, 2]``: the same Euler steps as :meth:`step`, at once.
 

@@ -60,6 +60,15 @@ def test_obstacles_penalise_only_intrusions() -> None:
     assert Obstacles([[20.0, 0.0]], [0.5])(STATES, ACTIONS).item() == 0.0
 
 
+def test_obstacles_check_every_point_of_a_footprint() -> None:
+    # Two points per state, (x, y) and (x, y + 0.2): (2, 0.2) is on the centre, 0.5 deep, (2, 0) 0.3 deep.
+    def footprint(states: torch.Tensor) -> torch.Tensor:
+        return torch.stack((states[..., :2], states[..., :2] + torch.tensor([0.0, 0.2])), dim=-2)
+
+    cost = Obstacles([[2.0, 0.2]], [0.5], footprint=footprint)(STATES, ACTIONS).item()
+    assert cost == pytest.approx(0.5**2 + 0.3**2, abs=1e-4)
+
+
 def test_costs_add_and_scale() -> None:
     total = FinalPosition(TARGET) + 3.0 * TerminalSpeed()
     assert total(STATES, ACTIONS).item() == pytest.approx(4.0 + 0.75)
