@@ -1,6 +1,7 @@
 """Environments: the grid world (with its exact tabular model) and friends, registered with Gymnasium.
 
-Importing this package registers ``rlsuite/GridWorld-v0`` and ``rlsuite/TruckBackerUpper-v0``;
+Importing this package registers ``rlsuite/GridWorld-v0``, ``rlsuite/TruckBackerUpper-v0`` and
+``rlsuite/KinematicCar-v0``;
 ``gym.make("envs:rlsuite/GridWorld-v0")`` imports it for you.
 """
 
@@ -24,3 +25,9 @@ TRUCK_ID = "rlsuite/TruckBackerUpper-v0"
 # truncates itself (1000 steps by default) so that its info can say "time_limit".
 if TRUCK_ID not in registry:
     register(id=TRUCK_ID, entry_point="envs.truck.env:TruckBackerUpperEnv")
+
+CAR_ID = "rlsuite/KinematicCar-v0"
+
+# By name only (no torch at import); the env truncates itself after 150 steps (15 s).
+if CAR_ID not in registry:
+    register(id=CAR_ID, entry_point="envs.car.env:KinematicCarEnv")
