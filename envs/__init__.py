@@ -31,3 +31,9 @@ CAR_ID = "rlsuite/KinematicCar-v0"
 # By name only (no torch at import); the env truncates itself after 150 steps (15 s).
 if CAR_ID not in registry:
     register(id=CAR_ID, entry_point="envs.car.env:KinematicCarEnv")
+
+FORK_ID = "rlsuite/Fork-v0"
+
+# A multimodal transition for stochastic world models: another agent forks left or right at random.
+if FORK_ID not in registry:
+    register(id=FORK_ID, entry_point="envs.fork:ForkEnv")
