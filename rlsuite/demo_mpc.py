@@ -1,0 +1,205 @@
+"""Model-predictive control wired to the kinematic car: planners with their settings, one drive loop,
+the lab's figure (trajectories per horizon for each cost), ``rlsuite plan car`` and the demo's MPC section.
+
+The benchmark (``benchmarks/bench_mpc.py``), the CLI and the demo all drive the car through this module,
+so the figures they report come from the same planners with the same settings.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from core.errors import UserError
+from core.recording import write_video
+from envs.car.env import CAR_RADIUS, MAX_STEPS, KinematicCarEnv
+from envs.car.kinematics import CarKinematics
+from planners import CEM, MPPI, GradientMPC, MPCPlanner
+from planners.costs import (
+    ControlEffort,
+    FinalPosition,
+    FinalPositionSpeed,
+    MeanDistance,
+    Obstacles,
+    SoftminDistance,
+)
+
+if TYPE_CHECKING:
+    from rlsuite.demo import DemoContext
+
+HORIZON = 20  # 2 s at dt = 0.1
+# The settings the benchmark's real-time figures are measured at (horizon 20).
+CAR_PLANNERS: dict[str, tuple[type[MPCPlanner], dict[str, Any]]] = {
+    "gradient": (GradientMPC, {"iterations": 10, "lr": 0.1, "restarts": 1}),
+    "cem": (CEM, {"samples": 300, "elites": 30, "iterations": 5}),
+    "mppi": (MPPI, {"samples": 1000, "temperature": 0.1}),
+}
+OBSTACLE_WEIGHT = 100.0  # a metre of intrusion costs as much as ten metres of distance to the target
+CLEARANCE = 0.1  # kept between the car's collision discs and an obstacle
+EFFORT_WEIGHT = 0.01
+
+
+def car_cost(env: KinematicCarEnv) -> FinalPositionSpeed:
+    """Park on the env's target (d_T² + s_T²), clear of its obstacles, with a little control effort."""
+    cost = FinalPositionSpeed(env.target) + EFFORT_WEIGHT * ControlEffort()
+    if env.obstacles:
+        circles = np.array(env.obstacles)
+        walls = Obstacles(
+            circles[:, :2], circles[:, 2], margin=CAR_RADIUS + CLEARANCE, footprint=env.kinematics.footprint
+        )
+        cost = cost + OBSTACLE_WEIGHT * walls
+    return cost
+
+
+def car_planner(env: KinematicCarEnv, name: str, seed: int = 0, **overrides: Any) -> MPCPlanner:
+    """A planner (``gradient``, ``cem`` or ``mppi``) for the env's current target and obstacles."""
+    if name not in CAR_PLANNERS:
+        raise UserError(f"unknown planner {name!r}; choose one of {', '.join(CAR_PLANNERS)}")
+    planner_class, settings = CAR_PLANNERS[name]
+    car = env.kinematics
+    settings = {"horizon": HORIZON, **settings, **overrides}
+    return planner_class(
+        car, car_cost(env), action_low=car.action_low, action_high=car.action_high, seed=seed, **settings
+    )
+
+
+@dataclass
+class Drive:
+    """One episode of a planner driving the car."""
+
+    info: dict[str, Any]
+    steps: int
+    step_ms: list[float] = field(default_factory=list)  # each plan() call, milliseconds
+    frames: list[np.ndarray] = field(default_factory=list)
+
+
+def drive(
+    env: KinematicCarEnv,
+    planner_name: str,
+    seed: int = 0,
+    options: dict[str, Any] | None = None,
+    record: bool = False,
+    **overrides: Any,
+) -> Drive:
+    """Reset the env (``seed``, ``options``), plan for its scenario and drive until the episode ends."""
+    env.reset(seed=seed, options=options)
+    planner = car_planner(env, planner_name, seed=seed, **overrides)
+    run = Drive(info={}, steps=0)
+    if record:
+        run.frames.append(env.render())
+    done = False
+    while not done:
+        start = time.perf_counter()
+        action = planner.plan(env.state)
+        run.step_ms.append(1000 * (time.perf_counter() - start))
+        env.plan_path = planner.plan_states.numpy()
+        _, _, terminated, truncated, run.info = env.step(action)
+        run.steps += 1
+        done = terminated or truncated
+        if record:
+            run.frames.append(env.render())
+    return run
+
+
+def plan_car(
+    target: tuple[float, float],
+    planner: str = "mppi",
+    obstacles: int = 0,
+    gif: str | Path | None = None,
+    seed: int = 0,
+    max_steps: int = MAX_STEPS,
+) -> dict[str, Any]:
+    """``rlsuite plan car``: drive from rest at the origin to ``target``; the figures (and a GIF)."""
+    render_mode = "rgb_array" if gif else None
+    env = KinematicCarEnv(target=target, obstacles=obstacles, max_steps=max_steps, render_mode=render_mode)
+    run = drive(env, planner, seed=seed, record=gif is not None)
+    env.close()
+    if gif is not None:
+        write_video(run.frames, gif, fps=env.metadata["render_fps"])
+    return {
+        "planner": planner,
+        "target": list(map(float, env.target)),
+        "obstacles": [list(o) for o in env.obstacles],
+        "final_position_error": run.info["distance"],
+        "final_speed": abs(run.info["speed"]),
+        "collision": run.info["collision"],
+        "is_success": run.info["is_success"],
+        "steps": run.steps,
+        "median_step_ms": float(np.median(run.step_ms)),
+        **({"gif": str(gif)} if gif is not None else {}),
+    }
+
+
+LAB_COSTS = {
+    "final position": lambda target: FinalPosition(target),
+    "final position and speed": lambda target: FinalPositionSpeed(target),
+    "mean distance": lambda target: MeanDistance(target),
+    "softmin of distances": lambda target: SoftminDistance(target),
+}
+LAB_HORIZONS = (5, 10, 15)
+LAB_TARGET = (5.0, 1.0)
+LAB_STEPS = 60
+
+
+def lab_trajectories(
+    steps: int = LAB_STEPS, horizons: tuple[int, ...] = LAB_HORIZONS
+) -> dict[str, dict[int, np.ndarray]]:
+    """The lab's experiment: gradient MPC from rest with each cost and horizon; ``[steps+1, 2]`` paths."""
+    car = CarKinematics()
+    paths: dict[str, dict[int, np.ndarray]] = {}
+    for name, make_cost in LAB_COSTS.items():
+        paths[name] = {}
+        for horizon in horizons:
+            planner = GradientMPC(car, make_cost(LAB_TARGET), horizon, car.action_low, car.action_high)
+            state = torch.zeros(1, 4, dtype=torch.float64)
+            points = [state[0, :2].clone()]
+            for _ in range(steps):
+                action = planner.plan(state[0])
+                state = car.step(state, action.to(torch.float64).unsqueeze(0))
+                points.append(state[0, :2].clone())
+            paths[name][horizon] = torch.stack(points).numpy()
+    return paths
+
+
+def plot_lab_trajectories(paths: dict[str, dict[int, np.ndarray]], path: str | Path) -> Path:
+    """One panel per cost, one path per horizon, the target as a cross."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 7), layout="constrained")
+    axes = fig.subplots(2, 2).ravel()
+    for ax, (name, by_horizon) in zip(axes, paths.items(), strict=True):
+        for horizon, points in by_horizon.items():
+            ax.plot(points[:, 0], points[:, 1], label=f"T = {horizon}")
+        ax.plot(*LAB_TARGET, "kx", markersize=10, markeredgewidth=2)
+        ax.set_title(name)
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.grid(alpha=0.3)
+    axes[0].legend()
+    some_path = next(iter(next(iter(paths.values())).values()))
+    steps = len(some_path) - 1
+    fig.suptitle(f"Gradient MPC on the kinematic car, {steps} steps from rest to {LAB_TARGET}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def mpc_section(ctx: DemoContext) -> None:
+    """Drive the car to (5, 1) with each planner; round two obstacles with MPPI; the lab's figure."""
+    env = KinematicCarEnv(target=LAB_TARGET)
+    for name in CAR_PLANNERS:
+        run = drive(env, name)
+        ctx.say(
+            f"  {name:8s}: final error {run.info['distance']:.3f} m, speed {abs(run.info['speed']):.3f} m/s, "
+            f"{np.median(run.step_ms):.1f} ms per step"
+        )
+    summary = plan_car(LAB_TARGET, "mppi", obstacles=2, gif=ctx.run.path / "car_obstacles.gif", seed=ctx.seed)
+    verdict = "collided" if summary["collision"] else "no collision"
+    ctx.say(f"  mppi round two obstacles: {verdict}, final error {summary['final_position_error']:.3f} m")
+    ctx.files["car gif"] = Path(summary["gif"])
+    ctx.files["lab figure"] = plot_lab_trajectories(lab_trajectories(), ctx.run.path / "mpc_horizons.png")
