@@ -44,7 +44,10 @@ class DQNConfig:
     """
 
     learning_rate: float = 2.3e-3
-    """Adam's step size."""
+    """Adam's step size (at the start of learn(), if ``final_learning_rate`` is set)."""
+    final_learning_rate: float | None = None
+    """If set, the step size decays linearly from ``learning_rate`` to this over learn() (a settling
+    network at the end of the run instead of one still jumping at full step size)."""
     buffer_size: int = 100_000
     """Replay capacity in transitions."""
     learning_starts: int = 1_000
@@ -124,6 +127,8 @@ class DQNConfig:
         check_range("priority_alpha", self.priority_alpha, 0.0, 1.0)
         check_range("priority_beta", self.priority_beta, 0.0, 1.0)
         check_range("learning_rate", self.learning_rate, 0.0, 1.0, low_open=True)
+        if self.final_learning_rate is not None:
+            check_range("final_learning_rate", self.final_learning_rate, 0.0, 1.0)
         check_range("gamma", self.gamma, 0.0, 1.0)
         check_range("tau", self.tau, 0.0, 1.0, low_open=True)
         check_range("exploration_fraction", self.exploration_fraction, 0.0, 1.0, low_open=True)
@@ -337,6 +342,13 @@ class DQN(Agent):
         done = min(1.0, progress / c.exploration_fraction)
         return c.exploration_initial_eps + done * (c.exploration_final_eps - c.exploration_initial_eps)
 
+    def _learning_rate(self, progress: float) -> float:
+        """Constant, or linear from ``learning_rate`` to ``final_learning_rate`` over learn()."""
+        c = self.config
+        if c.final_learning_rate is None:
+            return c.learning_rate
+        return c.learning_rate + progress * (c.final_learning_rate - c.learning_rate)
+
     def _explore(self, obs: np.ndarray, epsilon: float) -> np.ndarray:
         """ε-greedy: per env, a uniform action with probability ε, else the greedy one."""
         explore = self.rng.random(len(obs)) < epsilon
@@ -359,6 +371,7 @@ class DQN(Agent):
         batch would give (up to float rounding), from one large matrix product instead of many small ones.
         """
         b = self.config.batch_size
+        self.optimizer.param_groups[0]["lr"] = self._learning_rate(self._progress)
         losses = torch.empty(gradient_steps)
         if isinstance(self.buffer, PrioritizedReplayBuffer):  # each draw needs the priorities set before it
             for g in range(gradient_steps):

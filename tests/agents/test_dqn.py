@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from agents.dqn import DQN
+from agents.dqn_callbacks import StopOnTrainingReturn
 from core.errors import UserError
 from perception import ConvEncoder, ConvEncoderConfig
 
@@ -234,3 +235,30 @@ def test_encoder_misuse_is_a_user_error():
         DQN("CartPole-v1", encoder=tiny_conv_encoder())
     with pytest.raises(UserError, match="freeze_encoder needs a prebuilt encoder"):
         DQN("CartPole-v1", freeze_encoder=True)
+
+
+def test_learning_rate_decays_linearly_when_asked():
+    constant = DQN("CartPole-v1", net_arch=(8,))
+    decaying = DQN("CartPole-v1", **FAST, learning_rate=1e-3, final_learning_rate=1e-4)
+    assert constant._learning_rate(0.7) == constant.config.learning_rate
+    assert decaying._learning_rate(0.0) == 1e-3 and decaying._learning_rate(1.0) == pytest.approx(1e-4)
+    assert decaying._learning_rate(0.5) == pytest.approx(5.5e-4)
+    decaying.learn(300, progress_bar=False)  # the last phase ran at the step size of its progress
+    assert decaying.optimizer.param_groups[0]["lr"] < 1e-3
+
+
+def test_stop_on_training_return_reads_the_last_episodes():
+    class Played:
+        episode_returns: list[float] = []
+
+    stop, agent = StopOnTrainingReturn(100.0, episodes=3), Played()
+    agent.episode_returns = [50.0, 50.0]
+    assert stop(agent) is True  # fewer than 3 episodes: go on
+    agent.episode_returns.append(50.0)
+    assert stop(agent) is True  # mean 50: go on
+    agent.episode_returns.append(400.0)
+    assert stop(agent) is False  # the last three average 166.7: stop
+
+    dqn = DQN("CartPole-v1", **FAST)
+    dqn.learn(5_000, callback=StopOnTrainingReturn(0.0, episodes=2), progress_bar=False)
+    assert len(dqn.episode_returns) == 2 and dqn.num_timesteps == sum(dqn.episode_lengths)
