@@ -262,3 +262,13 @@ def test_stop_on_training_return_reads_the_last_episodes():
     dqn = DQN("CartPole-v1", **FAST)
     dqn.learn(5_000, callback=StopOnTrainingReturn(0.0, episodes=2), progress_bar=False)
     assert len(dqn.episode_returns) == 2 and dqn.num_timesteps == sum(dqn.episode_lengths)
+
+
+def test_numpy_acting_agrees_with_the_torch_network():
+    agent = DQN("CartPole-v1", **FAST).learn(300, progress_bar=False)
+    assert agent._numpy_layers is not None  # a plain MLP: acting goes through numpy
+    obs = np.random.default_rng(1).normal(size=(256, 4)).astype(np.float32)
+    with torch.no_grad():
+        expected = agent.q_net(torch.from_numpy(obs)).argmax(dim=1).numpy()
+    np.testing.assert_array_equal(agent.predict(obs)[0], expected)
+    assert DQN(TinyImageEnv())._numpy_layers is None
