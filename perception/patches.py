@@ -15,6 +15,11 @@ class PatchEmbedding(nn.Module):
     Each non-overlapping `patch` x `patch` square is flattened and mapped by one shared linear layer,
     E x_p in Dosovitskiy et al. 2021, eq. 1; a conv with kernel = stride = patch is that map. uint8 is
     scaled to [0, 1] as in ConvEncoder. Positions are added by the Transformer, not here.
+
+    The projection starts as the Transformer's own layers do, normal(0, 0.02) with zero bias. PyTorch's
+    default conv init (uniform in ±1/sqrt(fan_in)) makes tokens of a 2x2 patch ~20 times larger than
+    the 0.02-scale learned positions, and a ViT that cannot see where its patches are learns slowly
+    (on the 8x8 digits: 37 % after 10 epochs against 79 % with this init).
     """
 
     def __init__(self, image_shape: tuple[int, int, int], patch: int, dim: int) -> None:
@@ -29,6 +34,8 @@ class PatchEmbedding(nn.Module):
         self.image_shape = (channels, height, width)
         self.num_patches = (height // patch) * (width // patch)
         self.proj = nn.Conv2d(channels, dim, patch, stride=patch)
+        nn.init.normal_(self.proj.weight, std=0.02)
+        nn.init.zeros_(self.proj.bias)
 
     def forward(self, images: Tensor) -> Tensor:
         if tuple(images.shape[1:]) != self.image_shape:

@@ -1,19 +1,53 @@
-"""Image classification: a ConvEncoder trunk and a linear head, trained by the shared Trainer."""
+"""Image classification: a CNN (ConvEncoder trunk, linear head) or a transformer over patches or rows,
+trained by the shared Trainer on stratified splits."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from core.errors import UserError
 from core.rundir import RunDir
 from core.seeding import seed_everything
 from core.validation import check_positive_int, check_range
-from perception import ConvEncoder, ConvEncoderConfig
+from perception import ConvEncoder, ConvEncoderConfig, PatchEmbedding, Transformer, TransformerConfig
+from supervised.augment import AugmentConfig, augment
 from supervised.data import ArrayDataset
-from supervised.trainer import Trainer, TrainerConfig
+from supervised.trainer import Trainer, TrainerConfig, record_config
+
+MODELS = ("cnn", "transformer")
+TOKENS = ("patches", "rows")
+
+
+@dataclass
+class ClassifierConfig:
+    """Which classifier, and its sizes.
+
+    "cnn": the Nature trunk fitted to the image (ConvEncoderConfig.nature) with a `feature_dim` head.
+    "transformer": the image as a sequence of tokens, either `patch` x `patch` squares (ViT,
+    Dosovitskiy et al. 2021) or its pixel rows (each row's C * W values one token), read by a
+    pre-norm Transformer of width `dim` whose [CLS] output is classified.
+    """
+
+    model: str = "cnn"
+    feature_dim: int = 128
+    tokens: str = "patches"
+    patch: int = 2
+    dim: int = 64
+    depth: int = 3
+    heads: int = 4
+    dropout: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.model not in MODELS:
+            raise UserError(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
+        if self.tokens not in TOKENS:
+            raise UserError(f"unknown tokens {self.tokens!r}; choose one of {', '.join(TOKENS)}")
+        for name in ("feature_dim", "patch", "dim", "depth", "heads"):
+            check_positive_int(getattr(self, name), name)
 
 
 class ImageClassifier(nn.Module):
@@ -28,6 +62,49 @@ class ImageClassifier(nn.Module):
         return self.head(self.encoder(images))
 
 
+class RowTokens(nn.Module):
+    """`[B, C, H, W] -> [B, H, C * W]`: each pixel row is one token (the channels of a row side by side)."""
+
+    def forward(self, images: Tensor) -> Tensor:
+        batch, channels, height, width = images.shape
+        return images.permute(0, 2, 1, 3).reshape(batch, height, channels * width)
+
+
+class TransformerClassifier(nn.Module):
+    """`images [B, C, H, W] -> logits [B, n_classes]`: tokens, positions, blocks, [CLS] -> linear head."""
+
+    def __init__(self, image_shape: tuple[int, int, int], n_classes: int, cfg: ClassifierConfig) -> None:
+        super().__init__()
+        channels, height, width = image_shape
+        if cfg.tokens == "patches":
+            self.tokens: nn.Module = PatchEmbedding(image_shape, cfg.patch, cfg.dim)
+            length, in_dim = self.tokens.num_patches, None
+        else:
+            self.tokens, length, in_dim = RowTokens(), height, channels * width
+        self.transformer = Transformer(
+            TransformerConfig(
+                dim=cfg.dim,
+                depth=cfg.depth,
+                heads=cfg.heads,
+                dropout=cfg.dropout,
+                max_len=length,
+                in_dim=in_dim,
+                n_outputs=check_positive_int(n_classes, "n_classes"),
+                pool="cls",
+            )
+        )
+
+    def forward(self, images: Tensor) -> Tensor:
+        return self.transformer(self.tokens(images))
+
+
+def build_classifier(cfg: ClassifierConfig, image_shape: tuple[int, int, int], n_classes: int) -> nn.Module:
+    """The model `cfg` describes, for images of `image_shape` (C, H, W) and `n_classes` classes."""
+    if cfg.model == "cnn":
+        return ImageClassifier(ConvEncoderConfig.nature(image_shape, out_dim=cfg.feature_dim), n_classes)
+    return TransformerClassifier(image_shape, n_classes, cfg)
+
+
 def classification_loss(model: nn.Module, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
     """Cross-entropy of the logits against the labels, and the batch's accuracy."""
     images, labels = batch
@@ -36,36 +113,62 @@ def classification_loss(model: nn.Module, batch: tuple[Tensor, Tensor]) -> tuple
     return F.cross_entropy(logits, labels), {"accuracy": accuracy}
 
 
+def augmented_loss(aug: AugmentConfig):
+    """`classification_loss` on augmented images while training; evaluation sees the images as they are."""
+
+    def loss_fn(model: nn.Module, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
+        images, labels = batch
+        if model.training:
+            images = augment(images, aug)
+        return classification_loss(model, (images, labels))
+
+    return loss_fn
+
+
 def train_classifier(
     data: ArrayDataset,
     cfg: TrainerConfig,
+    model_cfg: ClassifierConfig | None = None,
+    aug: AugmentConfig | None = None,
     test_fraction: float = 0.2,
     val_fraction: float = 0.1,
-    feature_dim: int = 128,
     run_dir: RunDir | None = None,
-) -> tuple[ImageClassifier, dict[str, Any]]:
+    resume: bool = False,
+) -> tuple[nn.Module, dict[str, Any]]:
     """Train a classifier on stratified train/val/test splits of `data`; return it and its test metrics.
 
-    The splits are drawn with `cfg.seed`; `val_fraction` is of the whole data set. The trunk is the
-    Nature CNN fitted to the image size (see `ConvEncoderConfig.nature`). With a `run_dir`, the run
-    gets config.json (enough to rebuild the model) and eval.json besides the trainer's files.
+    The splits are drawn with `cfg.seed`; `val_fraction` is of the whole data set (0: no validation
+    split, the whole rest trains and the last epoch's model is kept). With `aug`, training batches are
+    augmented. With a `run_dir`, the run gets config.json (enough to rebuild the model) and eval.json
+    besides the trainer's files.
     """
+    model_cfg = model_cfg or ClassifierConfig()
     check_range("test_fraction", test_fraction, 0.0, 1.0, low_open=True)
-    check_range("val_fraction", val_fraction, 0.0, 1.0 - test_fraction, low_open=True)
+    check_range("val_fraction", val_fraction, 0.0, 1.0 - test_fraction)
     rest, test = data.split(test_fraction, seed=cfg.seed)
-    train, val = rest.split(val_fraction / (1.0 - test_fraction), seed=cfg.seed)
-    encoder = ConvEncoderConfig.nature(data.image_shape, out_dim=feature_dim)
+    train, val = (rest, None)
+    if val_fraction > 0:
+        train, val = rest.split(val_fraction / (1.0 - test_fraction), seed=cfg.seed)
     n_classes = int(data.labels.max()) + 1
     seed_everything(cfg.seed)  # the initial weights
-    model = ImageClassifier(encoder, n_classes)
+    model = build_classifier(model_cfg, data.image_shape, n_classes)
     if run_dir is not None:
-        run_dir.write_config(
-            {"task": "classify", "encoder": asdict(encoder), "n_classes": n_classes, "trainer": asdict(cfg)}
+        record_config(
+            run_dir,
+            {
+                "model": asdict(model_cfg),
+                "image_shape": list(data.image_shape),
+                "n_classes": n_classes,
+                "augment": None if aug is None else asdict(aug),
+                "trainer": asdict(cfg),
+            },
         )
-    trainer = Trainer(model, classification_loss, cfg, run_dir)
-    history = trainer.fit(train, val)
+    loss_fn = classification_loss if aug is None else augmented_loss(aug)
+    trainer = Trainer(model, loss_fn, cfg, run_dir)
+    history = trainer.fit(train, val, resume=resume)
     metrics = {f"test_{key}": value for key, value in trainer.evaluate(test).items()}
-    metrics.update(epochs=len(history), n_train=len(train), n_val=len(val), n_test=len(test))
+    n_val = 0 if val is None else len(val)
+    metrics.update(epochs=len(history), n_train=len(train), n_val=n_val, n_test=len(test))
     if run_dir is not None:
         run_dir.write_json(run_dir.eval_path.name, metrics)
     return model, metrics

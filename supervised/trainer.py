@@ -258,6 +258,13 @@ class Trainer:
         self.stale_epochs = state["stale_epochs"]
 
 
+def record_config(run_dir: RunDir, entries: dict[str, Any]) -> None:
+    """Add `entries` to the run's config.json, keeping what is there (e.g. the CLI's task spec)."""
+    existing = run_dir.read_config() if run_dir.config_path.is_file() else {}
+    existing.pop("versions", None)
+    run_dir.write_config({**existing, **entries})
+
+
 def _make_optimizer(model: nn.Module, cfg: TrainerConfig) -> torch.optim.Optimizer:
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:

@@ -15,6 +15,9 @@ from core.validation import check_positive_int, check_range, check_seed
 class ArrayDataset:
     """`images [N, C, H, W]` float32 in [0, 1] and `labels [N]` (or `[N, K]`) int64, held in memory.
 
+    Examples of other shapes `[N, ...]` (e.g. sequences of flattened frames `[N, T, D]`) are held the same
+    way; `image_shape` is then the shape of one example.
+
     Plain arrays and index batching, no DataLoader: the datasets here fit in memory, and slicing a
     contiguous array is faster than collating one example at a time.
     """
@@ -22,8 +25,8 @@ class ArrayDataset:
     def __init__(self, images: np.ndarray, labels: np.ndarray) -> None:
         images = np.ascontiguousarray(images, dtype=np.float32)
         labels = np.ascontiguousarray(labels, dtype=np.int64)
-        if images.ndim != 4:
-            raise UserError(f"images must have shape [N, C, H, W], got {images.shape}")
+        if images.ndim < 2:
+            raise UserError(f"images must have shape [N, C, H, W] (or [N, ...]), got {images.shape}")
         if labels.ndim not in (1, 2) or len(labels) != len(images):
             raise UserError(
                 f"labels must have shape [N] or [N, K] with N = {len(images)}, got {labels.shape}"
@@ -37,8 +40,8 @@ class ArrayDataset:
         return len(self.images)
 
     @property
-    def image_shape(self) -> tuple[int, int, int]:
-        """(C, H, W) of one image."""
+    def image_shape(self) -> tuple[int, ...]:
+        """(C, H, W) of one image (the shape of one example)."""
         return tuple(self.images.shape[1:])
 
     def subset(self, indices: np.ndarray) -> ArrayDataset:
