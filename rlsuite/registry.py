@@ -46,6 +46,11 @@ ALGORITHMS: dict[str, Algorithm] = {
         Algorithm("reinforce", "agent", "agents.pg:REINFORCE", "Monte-Carlo policy gradient with a baseline"),
         Algorithm("a2c", "agent", "agents.pg:A2C", "synchronous advantage actor-critic with GAE(λ)"),
         Algorithm("ppo", "agent", "agents.pg:PPO", "proximal policy optimisation (clipped surrogate)"),
+        Algorithm("classify", "task", "rlsuite.supervised_tasks:classify", "CNN or transformer classifier"),
+        Algorithm("vae", "task", "rlsuite.supervised_tasks:vae", "variational autoencoder, PNG grids"),
+        Algorithm("simclr", "task", "rlsuite.supervised_tasks:simclr", "SimCLR (InfoNCE) pretraining"),
+        Algorithm("vicreg", "task", "rlsuite.supervised_tasks:vicreg", "VICReg pretraining"),
+        Algorithm("barlow", "task", "rlsuite.supervised_tasks:barlow", "Barlow Twins pretraining"),
     )
 }
 
