@@ -93,6 +93,19 @@ class ReplayBuffer:
         self.transitions = 0  # slots that start a transition (sampleable or soon to be)
         self._columns = np.arange(self.n_envs)
 
+    # What state_dict holds: the arrays, then the scalars.
+    _state_arrays: tuple[str, ...] = (
+        "obs",
+        "actions",
+        "rewards",
+        "terminated",
+        "truncated",
+        "starts_transition",
+        "cursor",
+        "filled",
+    )
+    _state_scalars: tuple[str, ...] = ("transitions",)
+
     @property
     def capacity(self) -> int:
         return self.rows * self.n_envs
@@ -132,6 +145,45 @@ class ReplayBuffer:
         if len(ended):
             self._write(ended, np.asarray(next_obs)[ended], False)
             self._advance(ended)
+        self._stored()
+
+    def cut_episodes(self, final_obs: np.ndarray) -> None:
+        """End every env's running episode here, as a time limit would: its newest transition is marked
+        truncated and ``final_obs`` (each env's observation after it) stored as the episode's last.
+
+        For a buffer restored from a checkpoint: the envs start new episodes, which must not be read as
+        the continuation of the old ones.
+        """
+        newest = (self.cursor - 1) % self.rows
+        running = self.starts_transition[newest, self._columns]  # not already ended by its last add
+        columns = self._columns[running]
+        self.truncated[newest[running], columns] = True
+        self._write(columns, np.asarray(final_obs)[running], False)
+        self._advance(columns)
+        self._stored()
+
+    def _stored(self) -> None:
+        """Called after each add: subclasses index the transitions that became sampleable."""
+
+    def state_dict(self) -> dict[str, np.ndarray | int | float]:
+        """The buffer's contents and write positions (copies), for a checkpoint."""
+        return {name: getattr(self, name).copy() for name in self._state_arrays} | {
+            name: getattr(self, name) for name in self._state_scalars
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore ``state_dict()`` of a buffer made with the same capacity, spaces and ``n_envs``."""
+        for name in self._state_arrays:
+            value = np.asarray(state[name])
+            target = getattr(self, name)
+            if value.shape != target.shape:
+                raise UserError(
+                    f"saved replay buffer {name} has shape {value.shape}, this buffer {target.shape}: "
+                    "load it with the buffer_size, n_envs and spaces it was saved with"
+                )
+            target[...] = value
+        for name in self._state_scalars:
+            setattr(self, name, type(getattr(self, name))(state[name]))
 
     def _write(self, columns: np.ndarray, obs: np.ndarray, starts_transition: bool) -> None:
         rows = self.cursor[columns]
@@ -259,8 +311,10 @@ class PrioritizedReplayBuffer(ReplayBuffer):
     def can_sample(self) -> bool:
         return bool(self.tree[1] > 0)
 
-    def add(self, *step: np.ndarray) -> None:
-        super().add(*step)
+    _state_arrays = ReplayBuffer._state_arrays + ("tree", "waiting")
+    _state_scalars = ReplayBuffer._state_scalars + ("max_priority",)
+
+    def _stored(self) -> None:
         # Windows this step completed lie among each env's newest n + 2 slots (an episode end writes two).
         back = np.arange(self.n_step + 2)[:, None]
         rows = ((self.cursor - 1 - back) % self.rows).ravel()

@@ -272,3 +272,19 @@ def test_numpy_acting_agrees_with_the_torch_network():
         expected = agent.q_net(torch.from_numpy(obs)).argmax(dim=1).numpy()
     np.testing.assert_array_equal(agent.predict(obs)[0], expected)
     assert DQN(TinyImageEnv())._numpy_layers is None
+
+
+def test_replay_buffer_saved_on_request_lets_a_loaded_agent_train_at_once(tmp_path):
+    agent = DQN("CartPole-v1", **{**FAST, "learning_starts": 200}).learn(300, progress_bar=False)
+    agent.save(tmp_path / "plain.pt")
+    agent.save(tmp_path / "full.pt", include_replay=True)
+    plain, full = DQN.load(tmp_path / "plain.pt"), DQN.load(tmp_path / "full.pt")
+    full.learn(0, progress_bar=False)  # restores the buffer; the running episode ends as truncated
+    rows = int(agent.buffer.filled[0])
+    np.testing.assert_array_equal(full.buffer.obs[:rows], agent.buffer.obs[:rows])
+    np.testing.assert_array_equal(full.buffer.rewards[:rows], agent.buffer.rewards[:rows])
+    assert full.buffer.transitions == agent.buffer.transitions and full.buffer.truncated[rows - 1, 0]
+    plain.learn(100, progress_bar=False)
+    full.learn(100, progress_bar=False)
+    assert plain.n_updates == agent.n_updates  # refilling its learning_starts steps first
+    assert full.n_updates > agent.n_updates

@@ -180,3 +180,24 @@ def test_prioritized_forgets_overwritten_slots_and_keeps_episode_ends():
     }
     assert got == {(4, 6, 1.5, 0), (5, 7, 1.5, 0), (6, 8, 1.5, 0), (7, 9, 1.5, 1), (8, 9, 1.0, 1)}
     assert buffer.tree[1] == pytest.approx(5 * buffer.max_priority**buffer.alpha)
+
+
+@pytest.mark.parametrize("prioritized", [False, True])
+def test_state_round_trip_and_cut_episodes(prioritized):
+    make = PrioritizedReplayBuffer if prioritized else ReplayBuffer
+    buffer = make(8, OBS, ACTIONS, n_step=2, gamma=0.5, seed=0)
+    for t in range(5):
+        add_step(buffer, t, t % 3, 1.0, False, False, t + 1)
+    copy = make(8, OBS, ACTIONS, n_step=2, gamma=0.5, seed=0)
+    copy.load_state_dict(buffer.state_dict())
+    for name in copy._state_arrays + copy._state_scalars:
+        np.testing.assert_array_equal(getattr(copy, name), getattr(buffer, name))
+    assert pairs(copy.sample(64)) == pairs(buffer.sample(64)) == {(0.0, 2.0), (1.0, 3.0), (2.0, 4.0)}
+
+    copy.cut_episodes(np.array([[5.0, -5.0]], dtype=np.float32))  # the episode stops at obs 5
+    # Now 3 -> 5 and the one-step 4 -> 5 (cut by the time limit) are sampleable too.
+    assert pairs(copy.sample(256)) == {(0.0, 2.0), (1.0, 3.0), (2.0, 4.0), (3.0, 5.0), (4.0, 5.0)}
+    assert copy.sample(256).terminated.sum() == 0  # truncated, not terminated: they bootstrap
+
+    with pytest.raises(UserError, match="saved replay buffer obs has shape"):
+        make(16, OBS, ACTIONS, n_step=2).load_state_dict(buffer.state_dict())
