@@ -33,6 +33,8 @@ class A2CConfig(OnPolicyConfig):
     """c_v: weight of the value loss (V − R)²."""
     optimizer: str = "rmsprop"
     """``rmsprop`` (α = 0.99, ε = 1e-5, as A3C and SB3) or ``adam``."""
+    normalize_advantage: bool = False
+    """Standardise the advantages of each rollout (SB3's option of the same name)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -41,6 +43,8 @@ class A2CConfig(OnPolicyConfig):
         check_range("vf_coef", self.vf_coef, 0.0, float("inf"))
         if self.optimizer not in OPTIMIZERS:
             raise UserError(f"unknown optimizer {self.optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
+        if not isinstance(self.normalize_advantage, bool):
+            raise UserError(f"normalize_advantage must be true or false, got {self.normalize_advantage!r}")
 
 
 class A2C(OnPolicyAgent):
@@ -65,6 +69,8 @@ class A2C(OnPolicyAgent):
         advantages, targets = gae(
             b.rewards, b.values, b.next_values, b.terminated, b.truncated, c.gamma, c.gae_lambda
         )
+        if c.normalize_advantage:
+            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
         obs, actions, advantages, targets = to_tensors(buffer, advantages, targets)
         log_probs, entropy = self.policy.evaluate(obs, actions)
         policy_loss = -(log_probs * advantages).mean()

@@ -241,3 +241,20 @@ def test_continuous_actions_run_on_pendulum(algo):
 
 def test_a2c_is_registered():
     assert get_algorithm("a2c", "agent").load() is A2C
+
+
+def test_a2c_can_standardise_its_advantages():
+    agent = A2C("CartPole-v1", n_envs=2, n_steps=16, normalize_advantage=True, seed=2)
+    buffer = agent.collect()
+    agent.losses(buffer)[0].backward()
+    b = buffer
+    advantages, _ = gae(b.rewards, b.values, b.next_values, b.terminated, b.truncated, 0.99, 1.0)
+    standard = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+    assert abs(standard.mean()) < 1e-5 and standard.std() == pytest.approx(1.0, rel=1e-4)
+    obs, actions = (torch.as_tensor(x.reshape(32, *x.shape[2:])) for x in (b.obs, b.actions))
+    layer = agent.policy.logits.net[-1]
+    got = layer.weight.grad.clone()
+    layer.weight.grad = None
+    log_probs, _ = agent.policy.evaluate(obs, actions)
+    (-(log_probs * torch.as_tensor(standard.reshape(-1))).mean()).backward()
+    torch.testing.assert_close(got, layer.weight.grad, rtol=1e-4, atol=1e-7)
