@@ -3,6 +3,7 @@
     python benchmarks/bench_pg.py                 # the issue's budgets and seeds, writes results/pg.json
     python benchmarks/bench_pg.py --quick         # 1 seed each at a tenth of the budget, a smoke run
     python benchmarks/bench_pg.py --halfcheetah   # also PPO on HalfCheetah-v5 for 1,000,000 steps (hours)
+    python benchmarks/bench_pg.py --only pendulum/ppo   # rerun some tasks, keep the others' results
 
 Every task trains ours and SB3's with the same hyperparameters (``TASKS``: RL-Zoo's where it has them), the
 same seeds and the same step budget, one torch thread each, every run a fresh process. SB3 has no
@@ -33,7 +34,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import finish, print_table, run_worker, write_results  # noqa: E402
+from benchmarks.common import RESULTS_DIR, finish, print_table, run_worker, write_results  # noqa: E402
 
 EVAL_EPISODES = 10
 EVAL_SEED = 10_000  # evaluation episodes never start where training episodes did
@@ -268,17 +269,28 @@ def main() -> None:
         return
     os.environ.setdefault("MUJOCO_GL", "egl")
 
-    tasks = {**TASKS, **(HALFCHEETAH if args.halfcheetah else {})}
+    results_name = "pg-quick" if args.quick else "pg"
+    to_run = {**TASKS, **(HALFCHEETAH if args.halfcheetah else {})}
     if args.only:
-        tasks = {name: tasks[name] for name in args.only}
+        unknown = sorted(set(args.only) - set(to_run))
+        if unknown:
+            parser.error(f"unknown task {', '.join(unknown)}; choose from {', '.join(to_run)}")
+        to_run = {name: to_run[name] for name in args.only}
     jobs = [
         (name, tool, seed, task.steps // 10 if args.quick else task.steps)
-        for name, task in tasks.items()
+        for name, task in to_run.items()
         for seed in range(1 if args.quick else task.seeds)
         for tool in TOOLS
     ]
     script = str(Path(__file__).resolve())
-    runs: dict[str, dict[str, list[dict[str, Any]]]] = {name: {tool: [] for tool in TOOLS} for name in tasks}
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {name: {tool: [] for tool in TOOLS} for name in to_run}
+    n_seeds = {name: 1 if args.quick else task.seeds for name, task in to_run.items()}
+    # with --only, the tasks not rerun keep the runs of the results file they finished in
+    earlier = _finished_runs(results_name) if args.only else {}
+    for name, by_tool in earlier.items():
+        if name not in to_run and name in ALL_TASKS:
+            runs[name], n_seeds[name] = by_tool, len(by_tool["ours"])
+    tasks = {name: ALL_TASKS[name] for name in ALL_TASKS if name in runs}
     lock = threading.Lock()
 
     def run(job: tuple[str, str, int, int]) -> None:
@@ -291,9 +303,8 @@ def main() -> None:
             if len(done) < len(tasks):
                 partial = results_figures(done, _summaries(done, runs), runs, args.quick)
                 pending = sorted(set(tasks) - set(done))
-                write_results("pg-quick" if args.quick else "pg", {**partial, "pending_tasks": pending})
+                write_results(results_name, {**partial, "pending_tasks": pending})
 
-    n_seeds = {name: 1 if args.quick else task.seeds for name, task in tasks.items()}
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         list(pool.map(run, jobs))  # in TASKS order, so the tasks finish one after another
 
@@ -336,7 +347,7 @@ def results_figures(
         keys = per_algo[algo]
         if env == "cartpole":
             keys["cartpole_seeds_solved"] = ours["seeds_solved"]
-            keys["cartpole_steps"] = task.steps
+            keys["cartpole_steps"] = task.steps // 10 if quick else task.steps
             keys["cartpole_mean_steps_to_475"] = ours["mean_steps_to_threshold"]
             keys["sps_ratio_vs_sb3"] = ratio(name)
             keys["sb3_cartpole_seeds_solved"] = sb3["seeds_solved"]
@@ -363,7 +374,7 @@ def results_figures(
             value = keys["halfcheetah_return_ratio_vs_sb3"]
             targets[f"{name}: return >= 0.9 x SB3's"] = value is not None and value >= 0.9
         else:
-            targets[f"{name}: {task.seeds}/{task.seeds} seeds >= {task.threshold:g}"] = (
+            targets[f"{name}: {ours['seeds']}/{ours['seeds']} seeds >= {task.threshold:g}"] = (
                 ours["seeds_solved"] == ours["seeds"]
             )
     return {
@@ -385,6 +396,16 @@ def results_figures(
         "runs": runs,
         "targets": targets,
     }
+
+
+def _finished_runs(results_name: str) -> dict[str, Any]:
+    """The runs of the tasks an earlier results file completed (none if there is no file)."""
+    path = RESULTS_DIR / f"{results_name}.json"
+    if not path.is_file():
+        return {}
+    record = json.loads(path.read_text())
+    pending = set(record.get("pending_tasks", []))
+    return {name: by_tool for name, by_tool in record.get("runs", {}).items() if name not in pending}
 
 
 def _brief(result: dict[str, Any]) -> str:
