@@ -11,6 +11,7 @@ import torch
 from gymnasium import spaces
 
 from core.errors import UserError
+from envs.truck.batch import START_TRAILER_OFFSET, START_X
 from envs.truck.kinematics import MAX_STEER, YARD_X, YARD_Y, TruckKinematics, wrap_angle
 from envs.truck.outcome import Outcome, is_valid_start, judge
 from envs.truck.render import TruckCanvas
@@ -21,8 +22,6 @@ ANGLE_MODES = ("raw", "sincos")
 MAX_STEPS = 1000
 # Observed points stay within this distance of the yard (the cab's hitch is within L of its front).
 OBS_MARGIN = 2.0
-START_X = (10.0, 40.0)
-START_TRAILER_OFFSET = math.pi / 4  # θ1 − θ0 is drawn from [−π/4, π/4)
 
 
 class TruckBackerUpperEnv(gym.Env):
@@ -35,7 +34,8 @@ class TruckBackerUpperEnv(gym.Env):
 
     Observations (float32): ``(x, y, θ0, x_rear, y_rear, θ1)`` with angles wrapped to [−π, π)
     (``angles="raw"``), or each angle as a ``(sin, cos)`` pair (``angles="sincos"``, 8 values);
-    ``target_conditioned=True`` appends ``target_y``.
+    ``target_conditioned=True`` appends ``target_y``. ``target_range=(low, high)`` draws a new dock
+    target ``target_y ~ U[low, high]`` at every reset (for a target-conditioned controller).
 
     ``info``: ``final_distance`` (trailer rear to the dock), ``final_angle_error_deg`` (|wrap θ1|),
     ``is_success``, ``jackknife``, ``termination_reason`` (None until the episode ends, then
@@ -52,6 +52,7 @@ class TruckBackerUpperEnv(gym.Env):
         target_conditioned: bool = False,
         max_steps: int = MAX_STEPS,
         render_mode: str | None = None,
+        target_range: tuple[float, float] | None = None,
     ) -> None:
         if angles not in ANGLE_MODES:
             raise UserError(f"unknown angles mode {angles!r}; choose one of {', '.join(ANGLE_MODES)}")
@@ -59,6 +60,14 @@ class TruckBackerUpperEnv(gym.Env):
             raise UserError(
                 f"target_y must be on the wall, in [{YARD_Y[0]:g}, {YARD_Y[1]:g}]; got {target_y}"
             )
+        if target_range is not None:
+            target_range = tuple(float(t) for t in target_range)
+            if len(target_range) != 2 or not YARD_Y[0] <= target_range[0] <= target_range[1] <= YARD_Y[1]:
+                raise UserError(
+                    f"target_range must be (low, high) on the wall, within [{YARD_Y[0]:g}, {YARD_Y[1]:g}]; "
+                    f"got {target_range}"
+                )
+        self.target_range = target_range
         if not isinstance(max_steps, int) or max_steps < 1:
             raise UserError(f"max_steps must be a positive integer; got {max_steps!r}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -68,7 +77,7 @@ class TruckBackerUpperEnv(gym.Env):
         self.target_y = float(target_y)
         self.render_mode = render_mode
         self._sincos = angles == "sincos"
-        self._target_conditioned = target_conditioned
+        self.target_conditioned = bool(target_conditioned)
         self._max_steps = max_steps
         self._state = torch.zeros(1, 4, dtype=torch.float64)
         self._outcome: Outcome | None = None
@@ -84,7 +93,7 @@ class TruckBackerUpperEnv(gym.Env):
         y = (YARD_Y[0] - OBS_MARGIN, YARD_Y[1] + OBS_MARGIN)
         angle = [(-1.0, 1.0), (-1.0, 1.0)] if self._sincos else [(-math.pi, math.pi)]
         bounds = [x, y, *angle, x, y, *angle]
-        if self._target_conditioned:
+        if self.target_conditioned:
             bounds.append(YARD_Y)
         low, high = np.array(bounds, dtype=np.float32).T
         return spaces.Box(low, high, dtype=np.float32)
@@ -98,6 +107,10 @@ class TruckBackerUpperEnv(gym.Env):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
+        if self.target_range is not None:
+            self.target_y = float(self.np_random.uniform(*self.target_range))
+            if self._canvas is not None:
+                self._canvas.set_target(self.target_y)
         if options and "state" in options:
             self._state = self._given_state(options["state"])
         else:
@@ -165,7 +178,7 @@ class TruckBackerUpperEnv(gym.Env):
         else:
             angles0, angles1 = [wrap_angle(theta0)], [wrap_angle(theta1)]
         values = [x, y, *angles0, rear_x, rear_y, *angles1]
-        if self._target_conditioned:
+        if self.target_conditioned:
             values.append(self.target_y)
         return np.array([float(v) for v in values], dtype=np.float32)
 

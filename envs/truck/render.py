@@ -41,6 +41,10 @@ class TruckCanvas:
         self._pygame = self._window.pygame
         self._background = self._draw_background(target_y)
 
+    def set_target(self, target_y: float) -> None:
+        """Move the drawn dock (the env drew a new target)."""
+        self._background = self._draw_background(target_y)
+
     def _px(self, point: Point) -> Point:
         """World (x right, y up) to pixels (x right, y down)."""
         return ((point[0] - self._left) * PX_PER_UNIT, (self._top - point[1]) * PX_PER_UNIT)

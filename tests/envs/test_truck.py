@@ -179,3 +179,18 @@ def test_gym_make_after_importing_envs():
     assert isinstance(env.unwrapped, TruckBackerUpperEnv)
     assert obs.shape == (8,) and info["termination_reason"] is None
     env.close()
+
+
+def test_target_range_draws_a_target_per_reset_seeded():
+    env = TruckBackerUpperEnv(target_conditioned=True, target_range=(-5.0, 5.0), render_mode="rgb_array")
+    targets = []
+    for seed in range(20):
+        obs, _ = env.reset(seed=seed)
+        assert obs[-1] == np.float32(env.target_y)
+        targets.append(env.target_y)
+        assert env.render().shape[2] == 3
+    assert all(-5 <= t <= 5 for t in targets) and len(set(targets)) == 20
+    env.reset(seed=3)
+    assert env.target_y == targets[3]
+    with pytest.raises(UserError, match="target_range"):
+        TruckBackerUpperEnv(target_range=(-12.0, 0.0))
