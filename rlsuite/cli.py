@@ -15,6 +15,8 @@ import click
 
 from core.errors import UserError
 from rlsuite.registry import ALGORITHMS
+from rlsuite.report import report_command
+from rlsuite.sweep import sweep_command
 
 if TYPE_CHECKING:
     from rlsuite.tasks import TaskSpec
@@ -301,6 +303,10 @@ def demo(out: Path, seed: int) -> None:
     from rlsuite.demo import run_demo
 
     run_demo(out, seed)
+
+
+cli.add_command(sweep_command)
+cli.add_command(report_command)
 
 
 def main() -> None:
