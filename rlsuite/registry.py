@@ -51,6 +51,10 @@ ALGORITHMS: dict[str, Algorithm] = {
         Algorithm("simclr", "task", "rlsuite.supervised_tasks:simclr", "SimCLR (InfoNCE) pretraining"),
         Algorithm("vicreg", "task", "rlsuite.supervised_tasks:vicreg", "VICReg pretraining"),
         Algorithm("barlow", "task", "rlsuite.supervised_tasks:barlow", "Barlow Twins pretraining"),
+        Algorithm("truck-emulator", "task", "rlsuite.truck_tasks:emulator_task", "truck dynamics emulator"),
+        Algorithm(
+            "truck-controller", "agent", "agents.truck_controller:TruckController", "truck control, BPTT"
+        ),
     )
 }
 
