@@ -47,7 +47,8 @@ INSTALL_HINT = "pip install 'rlsuite[distributed]'"
 METRICS = ("episode_return_mean", "eval_mean_return")
 DIMENSION_KINDS = ("grid", "choice", "uniform", "loguniform")
 RECENT_EPISODES = 10  # episode_return_mean averages the training returns of this many last episodes
-POLL_SECONDS = 1.0  # how often a trial reads its metrics.csv and reports progress to Tune
+POLL_SECONDS = 1.0
+EXIT_INTERRUPTED = 130  # how often a trial reads its metrics.csv and reports progress to Tune
 _KEYS = {
     "name",
     "algo",
@@ -118,6 +119,10 @@ class SweepConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able values (what ``sweep.json`` in the sweep folder holds)."""
         return json.loads(json.dumps(asdict(self)))
+
+
+class SweepInterrupted(Exception):
+    """Ctrl-C during a sweep: Tune saved its state; the message says how to resume."""
 
 
 @dataclass
@@ -409,7 +414,8 @@ def run_sweep(
 
     Ray starts locally with the machine's cores, or joins the cluster at ``address``; a Ray session the
     caller already opened is used as it is. Finished trials of a resumed sweep are not run again; a trial
-    that raises is recorded with its error while the others go on. Writes ``out/summary.json``.
+    that raises is recorded with its error while the others go on. Writes ``out/summary.json``; Ctrl-C
+    raises :class:`SweepInterrupted` once Tune has saved the experiment.
     """
     ray, tune = _import_ray()
     out = Path(out).resolve()
@@ -444,6 +450,7 @@ def run_sweep(
                     max_concurrent_trials=sweep.max_concurrent,
                     trial_name_creator=_trial_name,
                     trial_dirname_creator=_trial_name,
+                    reuse_actors=True,  # a trial process imports torch and the agents once, not per trial
                 ),
                 run_config=tune.RunConfig(
                     name=tune_dir.name,
@@ -453,11 +460,29 @@ def run_sweep(
                 ),
             )
         results = tuner.fit()
+    if _interrupted(tune, tune_dir, expected_trials(sweep)):
+        raise SweepInterrupted(f"sweep interrupted; its state is saved in {out}")
     outcomes = [_outcome(result, out / "runs") for result in results]
     outcomes.sort(key=lambda outcome: outcome.name)
     summary = {"sweep": sweep.to_dict(), "trials": [asdict(outcome) for outcome in outcomes]}
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, default=_json_default) + "\n")
     return outcomes
+
+
+def expected_trials(sweep: SweepConfig) -> int:
+    """How many trials the sweep makes: every seed of every grid point, ``num_samples`` times."""
+    grid = math.prod(len(dim.values) for dim in sweep.search.values() if dim.kind == "grid")
+    return sweep.num_samples * len(sweep.seeds) * grid
+
+
+def _interrupted(tune: Any, tune_dir: Path, expected: int) -> bool:
+    """Whether Tune stopped before the end (Ctrl-C): its saved state then has too few or unfinished trials.
+
+    The saved state is read because the ResultGrid cannot tell: Tune marks the trials it stops on Ctrl-C
+    as terminated in memory after writing them to disk as still running, which is what a restore uses.
+    """
+    trials = tune.ExperimentAnalysis(str(tune_dir)).trials
+    return len(trials) < expected or any(trial.status not in ("TERMINATED", "ERROR") for trial in trials)
 
 
 def _import_ray() -> tuple[Any, Any]:
@@ -572,7 +597,13 @@ def sweep_command(
     """Run the trials of sweep file CONFIG.yaml on Ray; each trial is a run folder."""
     sweep = load_sweep(config_path, num_samples, max_concurrent)
     folder = out if out is not None else Path("runs") / "sweeps" / sweep.name
-    outcomes = run_sweep(sweep, folder, address=address, resume=resume)
+    try:
+        outcomes = run_sweep(sweep, folder, address=address, resume=resume)
+    except SweepInterrupted as interrupted:
+        click.echo(
+            f"{interrupted}\nresume with: rlsuite sweep {config_path} --out {folder} --resume", err=True
+        )
+        sys.exit(EXIT_INTERRUPTED)
     click.echo(f"sweep: {folder} ({len(outcomes)} trials)")
     for outcome in outcomes:
         value = outcome.metrics.get(sweep.metric)
