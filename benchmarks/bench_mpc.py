@@ -8,12 +8,17 @@ exact torch model, and (``--pets``) PETS on MuJoCo against Stable-Baselines3's P
 Car: KinematicCar-v0 from rest at the origin to (5, 1), 200 steps (20 s) per planner at the settings in
 ``rlsuite.demo_mpc.CAR_PLANNERS`` (horizon 20; gradient MPC 10 Adam iterations, MPPI 1,000 samples); the
 final position error and speed are the env's after the last step, the worst of 5 planner seeds, and every
-plan() call of the first drive's 200 steps is timed (one torch thread; medians with the distribution).
+plan() call of the first drive's 200 steps is timed (one torch thread; medians with the distribution), in
+wall-clock time and in this process's CPU time: on a shared machine the wall clock also counts the time
+the process waits for a core, which the load averages recorded next to the figures show.
 Gradient MPC is also timed on the generic step-by-step rollout (the car's closed-form one is the default).
 Obstacles: two circles sampled on the straight way to (5, 1) by the env's seeded reset, 100 seeds, an
 episode of 150 steps each;
 a collision is the env's (a disc of radius 0.35 round either axle centre touching a circle).
 Pendulum-v1: MPPI on the torch re-implementation of its physics (horizon 30, 1,000 samples), 10 episodes.
+PETS (``--pets``): MPPI on a probabilistic ensemble refitted as data arrive (``rlsuite.demo_mpc.PETS_TASKS``)
+for 10,000 real steps on InvertedPendulum-v5 and 20,000 on Reacher-v5, then evaluated on fresh episodes;
+SB3's PPO (its defaults) gets the same number of real steps and the same evaluation episodes.
 Each part runs in a fresh process, one after another.
 """
 
@@ -34,11 +39,15 @@ TARGET = (5.0, 1.0)
 REACH_STEPS = 200
 REACH_SEEDS = range(5)  # the planners' random numbers; the figures are the worst of the five
 OBSTACLE_SCENARIOS = 100
-OBSTACLE_PLANNERS = ("mppi", "gradient")
+OBSTACLE_PLANNERS = ("mppi",)  # --obstacle-planners mppi,gradient adds gradient MPC (8 restarts; slow)
 OBSTACLE_SETTINGS = {"gradient": {"restarts": 8}}  # restarts for the two ways round an obstacle
 PENDULUM_EPISODES = 10
 PENDULUM_MPPI = {"horizon": 30, "samples": 1000, "temperature": 1.0, "noise_std": 1.0}
 MAX_ERROR, MAX_SPEED, REAL_TIME_MS, PENDULUM_TARGET = 0.1, 0.05, 20.0, -200.0
+PETS_BUDGETS = {"InvertedPendulum-v5": 10_000, "Reacher-v5": 20_000}  # real env steps, PETS and PPO alike
+PETS_EVAL_EPISODES = {"InvertedPendulum-v5": 3, "Reacher-v5": 10}
+IP_TARGET = 900.0
+EVAL_SEED = 10_000
 
 
 def distribution(values: list[float]) -> dict[str, float]:
@@ -72,6 +81,7 @@ def reach(planner: str) -> dict:
         "final_position_error_by_seed": errors,
         "final_speed_by_seed": speeds,
         "step_ms": distribution(runs[0].step_ms),
+        "step_cpu_ms": distribution(runs[0].step_cpu_ms),
     }
 
 
@@ -158,6 +168,40 @@ def pendulum(episodes: int) -> dict:
     return {"mean_return": sum(returns) / len(returns), "returns": returns, "step_ms": distribution(times)}
 
 
+def pets(env_id: str, steps: int, episodes: int) -> dict:
+    """PETS for ``steps`` real steps, then its planner evaluated on fresh episodes."""
+    from rlsuite.demo_mpc import PETS_TASKS, evaluate_planning_agent, make_pets
+
+    agent = make_pets(env_id, seed=0)
+    start = time.perf_counter()
+    agent.learn(steps)
+    seconds = time.perf_counter() - start
+    returns = evaluate_planning_agent(agent, env_id, episodes, seed=EVAL_SEED)
+    task = PETS_TASKS[env_id]
+    return {
+        "mean_return": sum(returns) / len(returns),
+        "returns": returns,
+        "train_seconds": seconds,
+        "seconds_planning_fitting": agent.seconds,
+        "training_episodes": [[e.ret, e.steps_so_far] for e in agent.episodes],
+        "settings": {"horizon": task.horizon, "mppi": task.mppi, "pets": task.pets},
+    }
+
+
+def ppo(env_id: str, steps: int, episodes: int) -> dict:
+    """Stable-Baselines3's PPO (its defaults) for the same number of real steps, greedy evaluation."""
+    from stable_baselines3 import PPO
+
+    from core.evaluation import evaluate_policy
+
+    agent = PPO("MlpPolicy", env_id, seed=0, device="cpu")
+    start = time.perf_counter()
+    agent.learn(steps)
+    seconds = time.perf_counter() - start
+    result = evaluate_policy(agent, env_id, n_episodes=episodes, seed=EVAL_SEED)
+    return {"mean_return": result.mean_return, "returns": result.returns.tolist(), "train_seconds": seconds}
+
+
 def worker(part: str, arg: str) -> dict:
     import torch
 
@@ -171,12 +215,23 @@ def worker(part: str, arg: str) -> dict:
         return obstacles(name, int(scenarios))
     if part == "pendulum":
         return pendulum(int(arg))
+    if part in ("pets", "ppo"):
+        env_id, steps, episodes = arg.split(":")
+        return (pets if part == "pets" else ppo)(env_id, int(steps), int(episodes))
     raise ValueError(f"unknown part {part}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10 obstacle scenarios, 3 pendulum episodes")
+    parser.add_argument(
+        "--obstacle-planners",
+        default=",".join(OBSTACLE_PLANNERS),
+        help="planners run on the obstacle scenarios",
+    )
+    parser.add_argument(
+        "--pets", action="store_true", help="also PETS and PPO on InvertedPendulum-v5, Reacher-v5"
+    )
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -202,6 +257,12 @@ def main() -> None:
         for name in OBSTACLE_PLANNERS
     }
     pendulum_run = part("pendulum mppi", "pendulum", str(episodes), 1200)
+    learned: dict[str, dict[str, dict]] = {}
+    if args.pets:
+        for env_id, budget in PETS_BUDGETS.items():
+            steps = budget // 10 if args.quick else budget
+            spec = f"{env_id}:{steps}:{PETS_EVAL_EPISODES[env_id]}"
+            learned[env_id] = {tool: part(f"{tool} {env_id}", tool, spec, 3600) for tool in ("pets", "ppo")}
     load_after = os.getloadavg()
 
     def value(run: dict, *keys: str):
@@ -235,6 +296,22 @@ def main() -> None:
         ],
     )
     print(f"\nPendulum-v1, MPPI on the torch model: mean return {value(pendulum_run, 'mean_return')}")
+    if learned:
+        print_table(
+            "PETS (MPPI on a probabilistic ensemble) and SB3 PPO, same real-step budget",
+            ["env", "steps", "PETS return", "PPO return", "PETS train s", "PPO train s"],
+            [
+                [
+                    env_id,
+                    PETS_BUDGETS[env_id],
+                    value(r["pets"], "mean_return"),
+                    value(r["ppo"], "mean_return"),
+                    value(r["pets"], "train_seconds"),
+                    value(r["ppo"], "train_seconds"),
+                ]
+                for env_id, r in learned.items()
+            ],
+        )
 
     errors = {name: value(r, "final_position_error") for name, r in reach_runs.items()}
     speeds = {name: value(r, "final_speed") for name, r in reach_runs.items()}
@@ -243,6 +320,23 @@ def main() -> None:
     gradient_ms = value(reach_runs["gradient"], "step_ms", "median")
     mppi_ms = value(reach_runs["mppi"], "step_ms", "median")
     pendulum_return = value(pendulum_run, "mean_return")
+    gradient_cpu_ms = value(reach_runs["gradient"], "step_cpu_ms", "median")
+    mppi_cpu_ms = value(reach_runs["mppi"], "step_cpu_ms", "median")
+    pets_figures, pets_targets = {}, {}
+    for env_id, key in (("InvertedPendulum-v5", "invertedpendulum"), ("Reacher-v5", "reacher")):
+        if env_id in learned:
+            pets_return, ppo_return = (
+                value(learned[env_id]["pets"], "mean_return"),
+                value(learned[env_id]["ppo"], "mean_return"),
+            )
+            pets_figures[f"pets_{key}_return"] = pets_return
+            pets_figures[f"ppo_{key}_return_same_budget"] = ppo_return
+            pets_figures[f"pets_{key}_steps"] = PETS_BUDGETS[env_id] // (10 if args.quick else 1)
+            beats = pets_return is not None and ppo_return is not None and pets_return > ppo_return
+            pets_targets[f"PETS beats PPO on {env_id} at the same budget"] = beats
+    if "pets_invertedpendulum_return" in pets_figures:
+        ip = pets_figures["pets_invertedpendulum_return"]
+        pets_targets[f"PETS InvertedPendulum-v5 return >= {IP_TARGET:g}"] = ip is not None and ip >= IP_TARGET
     figures = {
         "target": TARGET,
         "car_final_position_error": errors,
@@ -253,6 +347,9 @@ def main() -> None:
         "gradient_mpc_step_ms": gradient_ms,
         "mppi_step_ms": mppi_ms,
         "step_ms_distribution": {name: value(r, "step_ms") for name, r in reach_runs.items()},
+        "gradient_mpc_step_cpu_ms": gradient_cpu_ms,
+        "mppi_step_cpu_ms": mppi_cpu_ms,
+        "step_cpu_ms_distribution": {name: value(r, "step_cpu_ms") for name, r in reach_runs.items()},
         "gradient_mpc_stepwise_rollout_step_ms": value(stepwise, "step_ms", "median"),
         "pendulum_mppi_return": pendulum_return,
         "pendulum_episodes": episodes,
@@ -273,8 +370,13 @@ def main() -> None:
             f"gradient MPC step < {REAL_TIME_MS:g} ms (median)": gradient_ms is not None
             and gradient_ms < REAL_TIME_MS,
             f"MPPI step < {REAL_TIME_MS:g} ms (median)": mppi_ms is not None and mppi_ms < REAL_TIME_MS,
+            f"gradient MPC step < {REAL_TIME_MS:g} ms of CPU time (median)": gradient_cpu_ms is not None
+            and gradient_cpu_ms < REAL_TIME_MS,
+            f"MPPI step < {REAL_TIME_MS:g} ms of CPU time (median)": mppi_cpu_ms is not None
+            and mppi_cpu_ms < REAL_TIME_MS,
             f"Pendulum-v1 MPPI mean return >= {PENDULUM_TARGET:g}": pendulum_return is not None
             and pendulum_return >= PENDULUM_TARGET,
+            **pets_targets,
         },
     }
     finish("mpc", figures, args.quick)

@@ -63,12 +63,17 @@ class _TargetCost(Cost):
         # sqrt(·+ε): the exact norm has no gradient on the target itself.
         return ((points - self.target.to(points)).pow(2).sum(-1) + 1e-9).sqrt()
 
+    def final_squared_distance(self, states: Tensor) -> Tensor:
+        """``[B]`` d_T² from the last state alone (gradient MPC evaluates it every iteration)."""
+        points = states[:, -1, self.position]
+        return (points - self.target.to(points)).pow(2).sum(-1)
+
 
 class FinalPosition(_TargetCost):
     """d_T²: only where the horizon ends counts (with a long horizon it overshoots: the lab's lesson)."""
 
     def __call__(self, states: Tensor, actions: Tensor) -> Tensor:
-        return self.distances(states)[:, -1].pow(2)
+        return self.final_squared_distance(states)
 
 
 class FinalPositionSpeed(_TargetCost):
@@ -86,7 +91,7 @@ class FinalPositionSpeed(_TargetCost):
 
     def __call__(self, states: Tensor, actions: Tensor) -> Tensor:
         speed = states[:, -1, self.speed_index]
-        return self.distances(states)[:, -1].pow(2) + self.speed_weight * speed.pow(2)
+        return self.final_squared_distance(states) + self.speed_weight * speed.pow(2)
 
 
 class MeanDistance(_TargetCost):

@@ -74,7 +74,8 @@ class Drive:
 
     info: dict[str, Any]
     steps: int
-    step_ms: list[float] = field(default_factory=list)  # each plan() call, milliseconds
+    step_ms: list[float] = field(default_factory=list)  # each plan() call, wall-clock milliseconds
+    step_cpu_ms: list[float] = field(default_factory=list)  # the same calls, this process's CPU time
     frames: list[np.ndarray] = field(default_factory=list)
 
 
@@ -94,9 +95,10 @@ def drive(
         run.frames.append(env.render())
     done = False
     while not done:
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         action = planner.plan(env.state)
         run.step_ms.append(1000 * (time.perf_counter() - start))
+        run.step_cpu_ms.append(1000 * (time.process_time() - start_cpu))
         env.plan_path = planner.plan_states.numpy()
         _, _, terminated, truncated, run.info = env.step(action)
         run.steps += 1
@@ -203,3 +205,84 @@ def mpc_section(ctx: DemoContext) -> None:
     ctx.say(f"  mppi round two obstacles: {verdict}, final error {summary['final_position_error']:.3f} m")
     ctx.files["car gif"] = Path(summary["gif"])
     ctx.files["lab figure"] = plot_lab_trajectories(lab_trajectories(), ctx.run.path / "mpc_horizons.png")
+
+
+# PETS on MuJoCo: the known cost of each task (PETS gives the planner the task's cost; the model learns
+# only the dynamics), the planner, and the loop's schedule.
+def inverted_pendulum_cost(states: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """Keep the pole upright (obs (x, θ, ẋ, θ̇); the env ends at |θ| > 0.2) and the cart near the centre
+    and slow (it drifts into the end of its rail otherwise, at |x| = 1, and the pole falls there)."""
+    after = states[:, 1:]
+    x, theta, speed = after[..., 0], after[..., 1], after[..., 2]
+    fallen = (theta.abs() > 0.2).float()
+    return (theta.pow(2) + x.pow(2) + 0.1 * speed.pow(2) + 10.0 * fallen).sum(-1)
+
+
+def reacher_cost(states: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """Reacher-v5's reward, negated: ||fingertip − target|| (obs[8:10]) + ||a||² per step."""
+    distance = states[:, 1:, 8:10].pow(2).sum(-1).sqrt()
+    return distance.sum(-1) + actions.pow(2).sum(dim=(-2, -1))
+
+
+@dataclass(frozen=True)
+class PETSTask:
+    cost: Any
+    horizon: int
+    mppi: dict[str, Any]
+    pets: dict[str, Any]
+
+
+PETS_TASKS = {
+    "InvertedPendulum-v5": PETSTask(
+        inverted_pendulum_cost,
+        horizon=15,
+        mppi={"samples": 300, "temperature": 0.3, "noise_std": 1.0},
+        pets={"random_steps": 250, "refit_every": 250, "epochs": 20, "ensemble": {"hidden": (128, 128)}},
+    ),
+    "Reacher-v5": PETSTask(
+        reacher_cost,
+        horizon=15,
+        # Small noise: every perturbation pays its own ||a||², so wide noise leaves MPPI at the zero plan.
+        mppi={"samples": 300, "temperature": 1.0, "noise_std": 0.3},
+        pets={"random_steps": 500, "refit_every": 1000, "epochs": 20, "ensemble": {"hidden": (128, 128)}},
+    ),
+}
+
+
+def make_pets(env_id: str, seed: int = 0) -> Any:
+    """PETS with MPPI on a probabilistic ensemble, set up for one of ``PETS_TASKS``."""
+    import gymnasium as gym
+
+    from worldmodels.pets import PETS
+
+    if env_id not in PETS_TASKS:
+        raise UserError(f"PETS has no cost for {env_id!r}; choose one of {', '.join(PETS_TASKS)}")
+    task = PETS_TASKS[env_id]
+    env = gym.make(env_id)
+    low, high = env.action_space.low, env.action_space.high
+
+    def make_planner(model: Any) -> MPPI:
+        return MPPI(model, task.cost, task.horizon, low, high, seed=seed, **task.mppi)
+
+    return PETS(env, make_planner, seed=seed, **task.pets)
+
+
+def evaluate_planning_agent(agent: Any, env_id: str, episodes: int, seed: int) -> list[float]:
+    """Returns of ``episodes`` episodes (reset with ``seed + i``); the plan is forgotten at each start."""
+    import gymnasium as gym
+
+    env = gym.make(env_id)
+    returns = []
+    for episode in range(episodes):
+        obs, _ = env.reset(seed=seed + episode)
+        agent.planner.reset()
+        total, done = 0.0, False
+        while not done:
+            with torch.no_grad():
+                action, _ = agent.predict(obs)
+            obs, reward, terminated, truncated, _ = env.step(action)
+            total += float(reward)
+            done = terminated or truncated
+        returns.append(total)
+    env.close()
+    return returns
