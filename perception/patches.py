@@ -10,11 +10,15 @@ from core.validation import check_positive_int
 
 
 class PatchEmbedding(nn.Module):
-    """`[B, C, H, W]` float or uint8 -> `[B, (H / patch) * (W / patch), dim]` tokens, row by row.
+    """`[B, C, H, W]` float or uint8 -> `[B, (H / stride) * (W / stride), dim]` tokens, row by row.
 
-    Each non-overlapping `patch` x `patch` square is flattened and mapped by one shared linear layer,
-    E x_p in Dosovitskiy et al. 2021, eq. 1; a conv with kernel = stride = patch is that map. uint8 is
-    scaled to [0, 1] as in ConvEncoder. Positions are added by the Transformer, not here.
+    Each `patch` x `patch` square is flattened and mapped by one shared linear layer, E x_p in
+    Dosovitskiy et al. 2021, eq. 1; a conv with kernel `patch` and stride `stride` is that map. With the
+    default stride = patch the squares tile the image; a smaller stride makes them overlap (the image is
+    zero-padded by (patch - stride) / 2 on each side so the token grid stays H / stride by W / stride),
+    which gives each token its neighbours' pixels too: on small images it is the convolutional stem that
+    helps vision transformers most (Xiao et al. 2021, "Early convolutions help transformers see better").
+    uint8 is scaled to [0, 1] as in ConvEncoder. Positions are added by the Transformer, not here.
 
     The projection starts as the Transformer's own layers do, normal(0, 0.02) with zero bias. PyTorch's
     default conv init (uniform in ±1/sqrt(fan_in)) makes tokens of a 2x2 patch ~20 times larger than
@@ -22,18 +26,25 @@ class PatchEmbedding(nn.Module):
     (on the 8x8 digits: 37 % after 10 epochs against 79 % with this init).
     """
 
-    def __init__(self, image_shape: tuple[int, int, int], patch: int, dim: int) -> None:
+    def __init__(
+        self, image_shape: tuple[int, int, int], patch: int, dim: int, stride: int | None = None
+    ) -> None:
         super().__init__()
         if len(image_shape) != 3:
             raise UserError(f"image_shape must be (C, H, W), got {tuple(image_shape)}")
         channels, height, width = (check_positive_int(d, "image dim") for d in image_shape)
         check_positive_int(patch, "patch")
         check_positive_int(dim, "dim")
-        if height % patch or width % patch:
-            raise UserError(f"image {height}x{width} does not split into {patch}x{patch} patches")
+        stride = patch if stride is None else check_positive_int(stride, "stride")
+        if stride > patch or (patch - stride) % 2:
+            raise UserError(
+                f"stride {stride} must be at most patch {patch} and differ from it by an even number"
+            )
+        if height % stride or width % stride:
+            raise UserError(f"image {height}x{width} does not split into {stride}x{stride} patches")
         self.image_shape = (channels, height, width)
-        self.num_patches = (height // patch) * (width // patch)
-        self.proj = nn.Conv2d(channels, dim, patch, stride=patch)
+        self.num_patches = (height // stride) * (width // stride)
+        self.proj = nn.Conv2d(channels, dim, patch, stride=stride, padding=(patch - stride) // 2)
         nn.init.normal_(self.proj.weight, std=0.02)
         nn.init.zeros_(self.proj.bias)
 

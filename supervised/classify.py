@@ -26,16 +26,21 @@ TOKENS = ("patches", "rows")
 class ClassifierConfig:
     """Which classifier, and its sizes.
 
-    "cnn": the Nature trunk fitted to the image (ConvEncoderConfig.nature) with a `feature_dim` head.
+    "cnn": the Nature trunk fitted to the image (ConvEncoderConfig.nature) with a `feature_dim` head,
+    on the image framed by `pad` zero pixels (the small-image preset's unpadded 3x3 convs otherwise see
+    the outermost pixels of an 8x8 digit only once).
     "transformer": the image as a sequence of tokens, either `patch` x `patch` squares (ViT,
     Dosovitskiy et al. 2021) or its pixel rows (each row's C * W values one token), read by a
-    pre-norm Transformer of width `dim` whose [CLS] output is classified.
+    pre-norm Transformer of width `dim` whose [CLS] output is classified. `patch_stride` below `patch`
+    makes the patches overlap (see PatchEmbedding).
     """
 
     model: str = "cnn"
     feature_dim: int = 128
+    pad: int = 0
     tokens: str = "patches"
     patch: int = 2
+    patch_stride: int | None = None
     dim: int = 64
     depth: int = 3
     heads: int = 4
@@ -48,18 +53,24 @@ class ClassifierConfig:
             raise UserError(f"unknown tokens {self.tokens!r}; choose one of {', '.join(TOKENS)}")
         for name in ("feature_dim", "patch", "dim", "depth", "heads"):
             check_positive_int(getattr(self, name), name)
+        if not isinstance(self.pad, int) or self.pad < 0:
+            raise UserError(f"pad must be a whole number of pixels >= 0, got {self.pad!r}")
 
 
 class ImageClassifier(nn.Module):
-    """`images [B, C, H, W] -> logits [B, n_classes]`: conv features, then one linear layer."""
+    """`images [B, C, H, W] -> logits [B, n_classes]`: [zero padding], conv features, one linear layer.
 
-    def __init__(self, encoder: ConvEncoderConfig, n_classes: int) -> None:
+    `encoder` is sized for the padded image, (C, H + 2 pad, W + 2 pad).
+    """
+
+    def __init__(self, encoder: ConvEncoderConfig, n_classes: int, pad: int = 0) -> None:
         super().__init__()
+        self.pad = nn.ZeroPad2d(pad)
         self.encoder = ConvEncoder(encoder)
         self.head = nn.Linear(self.encoder.feature_dim, check_positive_int(n_classes, "n_classes"))
 
     def forward(self, images: Tensor) -> Tensor:
-        return self.head(self.encoder(images))
+        return self.head(self.encoder(self.pad(images)))
 
 
 class RowTokens(nn.Module):
@@ -77,7 +88,7 @@ class TransformerClassifier(nn.Module):
         super().__init__()
         channels, height, width = image_shape
         if cfg.tokens == "patches":
-            self.tokens: nn.Module = PatchEmbedding(image_shape, cfg.patch, cfg.dim)
+            self.tokens: nn.Module = PatchEmbedding(image_shape, cfg.patch, cfg.dim, cfg.patch_stride)
             length, in_dim = self.tokens.num_patches, None
         else:
             self.tokens, length, in_dim = RowTokens(), height, channels * width
@@ -101,7 +112,9 @@ class TransformerClassifier(nn.Module):
 def build_classifier(cfg: ClassifierConfig, image_shape: tuple[int, int, int], n_classes: int) -> nn.Module:
     """The model `cfg` describes, for images of `image_shape` (C, H, W) and `n_classes` classes."""
     if cfg.model == "cnn":
-        return ImageClassifier(ConvEncoderConfig.nature(image_shape, out_dim=cfg.feature_dim), n_classes)
+        channels, height, width = image_shape
+        padded = (channels, height + 2 * cfg.pad, width + 2 * cfg.pad)
+        return ImageClassifier(ConvEncoderConfig.nature(padded, out_dim=cfg.feature_dim), n_classes, cfg.pad)
     return TransformerClassifier(image_shape, n_classes, cfg)
 
 

@@ -1,9 +1,9 @@
 """Evaluation of frozen features: the same linear, k-NN and regression probes for learned features and raw
 pixels, so that a representation is judged against the input it was learned from.
 
-Each probe standardises the features with the training split's statistics (a linear probe's usual
-batch-norm without affine, He et al. 2020), then fits scikit-learn's estimator on the training split
-only and scores it on the test split.
+The linear and regression probes standardise the features with the training split's statistics (a
+linear probe's usual batch-norm without affine, He et al. 2020); each probe fits scikit-learn's estimator
+on the training split only and scores it on the test split.
 """
 
 from __future__ import annotations
@@ -46,11 +46,14 @@ def linear_probe(
 def knn_probe(
     train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray, k: int = 5
 ) -> float:
-    """Test accuracy of a `k`-nearest-neighbour vote (Euclidean, on standardised features)."""
+    """Test accuracy of a `k`-nearest-neighbour vote (Euclidean, on the features as they are).
+
+    Not standardised, unlike the other probes: distances would then weigh a near-constant pixel (a
+    digit's border) as much as a stroke, and k-NN on raw pixels is the usual baseline.
+    """
     from sklearn.neighbors import KNeighborsClassifier
 
     _check(train_x, train_y, test_x, test_y)
-    train_x, test_x = _standardise(train_x, test_x)
     model = KNeighborsClassifier(n_neighbors=k).fit(train_x, train_y)
     return float(model.score(test_x, test_y))
 

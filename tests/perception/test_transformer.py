@@ -149,3 +149,20 @@ def test_bad_inputs_are_user_errors():
         PatchEmbedding((3, 36, 48), patch=5, dim=8)
     with pytest.raises(UserError, match="expects"):
         PatchEmbedding((3, 8, 8), patch=4, dim=8)(torch.zeros(1, 8, 8, 3))
+
+
+def test_overlapping_patches_keep_the_token_grid_and_see_their_neighbours():
+    torch.manual_seed(0)
+    patches = PatchEmbedding((1, 8, 8), patch=4, dim=6, stride=2)
+    assert patches.num_patches == 16
+    image = torch.randn(1, 1, 8, 8)
+    tokens = patches(image)
+    assert tokens.shape == (1, 16, 6)
+    # Token (1, 1) reads rows and columns 1..4 (stride 2, one pixel of padding): a change at (4, 4)
+    # reaches it, and the non-overlapping tokens of stride 4 would not share it with token (1, 2).
+    changed = image.clone()
+    changed[0, 0, 4, 4] += 1.0
+    moved = (patches(changed) - tokens).abs().sum(-1)[0].view(4, 4)
+    assert moved[1, 1] > 0 and moved[1, 2] > 0 and moved[0, 0] == 0
+    with pytest.raises(UserError, match="stride"):
+        PatchEmbedding((1, 8, 8), patch=4, dim=6, stride=3)

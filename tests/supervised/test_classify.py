@@ -46,6 +46,8 @@ def test_transformer_classifier_learns_digits_with_augmentation(tokens, digits):
 def test_classifiers_fit_many_image_sizes(shape):
     for cfg in (
         ClassifierConfig(),
+        ClassifierConfig(pad=2),
+        ClassifierConfig(model="transformer", patch=4, patch_stride=2),
         ClassifierConfig(model="transformer", patch=4),
         ClassifierConfig(model="transformer", tokens="rows"),
     ):
