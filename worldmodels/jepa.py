@@ -1,0 +1,211 @@
+"""An action-conditioned JEPA: predict the next frame's embedding, not its pixels, and plan in that space.
+
+Joint-embedding predictive architecture (LeCun 2022, "A path towards autonomous machine intelligence";
+the course notes' four terms):
+
+- a context encoder s_x = Enc(x_t) and a target encoder s_y = Enc_T(x_{t+1}); the target encoder is an
+  exponential moving average of the context encoder and gets no gradient (as I-JEPA, Assran et al. 2023),
+  so the two differ while their spaces stay aligned and predictions can be fed back in;
+- a predictor s_{t+1} = s_t + Pred(s_t, a_t), unrolled open loop for T steps from s_x of the first frame;
+- the prediction error ||Pred - s_y||^2 (minimise it: "s_y easily predictable from s_x");
+- VICReg's variance and covariance terms (Bardes et al. 2022, eqs. 1-4) on the context embeddings and on
+  the predictions: each dimension keeps a standard deviation near 1 over the batch and dimensions are
+  decorrelated ("maximise the information content"), which is what stops the trivial solution of a
+  constant embedding that every predictor matches;
+- a temporal-smoothness term ||s_{t+1} - s_t||^2 on consecutive context embeddings (PLDM, Sobal et al.
+  2025, "Learning from reward-free offline data: a case for planning with latent dynamics models"):
+  without it any one-to-one code of the states is equally predictable, and distances in it say nothing
+  about how many steps apart two states are, which is what planning towards a goal embedding needs.
+
+As a Dynamics (`state_dim = embed_dim`, `action_dim = n_actions`) the predictor plans: `GoalPlanner`
+runs the planners' CEM over action logits (argmax, so a discrete action) to bring the predicted
+embedding close to a goal image's embedding.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from core.errors import UserError
+from core.validation import check_positive_int, check_range
+from perception.conv import ConvEncoder, ConvEncoderConfig
+from perception.mlp import MLP, MLPConfig
+from planners.cem import CEM
+from planners.costs import MeanDistance
+from supervised.ssl_losses import vicreg_terms
+
+
+@dataclass
+class JEPAConfig:
+    """Frames `(H, W, C)` uint8; `n_actions` discrete actions; encoder convs with `channels` (3x3, strides
+    2, 2, 1) then a linear map to `embed_dim`; loss weights as VICReg's (25, 25, 1), and `smooth_coeff` for
+    the temporal-smoothness term (see JEPA.loss)."""
+
+    frame_shape: tuple[int, int, int]
+    n_actions: int
+    embed_dim: int = 32
+    channels: tuple[int, ...] = (16, 32, 32)
+    predictor_hidden: tuple[int, ...] = (256, 256)
+    ema: float = 0.99
+    pred_coeff: float = 25.0
+    std_coeff: float = 25.0
+    cov_coeff: float = 1.0
+    smooth_coeff: float = 5.0
+
+    def __post_init__(self) -> None:
+        self.frame_shape, self.channels = tuple(self.frame_shape), tuple(self.channels)
+        self.predictor_hidden = tuple(self.predictor_hidden)
+        check_positive_int(self.n_actions, "n_actions")
+        check_positive_int(self.embed_dim, "embed_dim")
+        check_range("ema", self.ema, 0.0, 1.0)
+        for name in ("pred_coeff", "std_coeff", "cov_coeff", "smooth_coeff"):
+            check_range(name, getattr(self, name), 0.0, float("inf"))
+        self.encoder_config()  # a frame too small for the convs fails here
+
+    def encoder_config(self) -> ConvEncoderConfig:
+        n = len(self.channels)
+        strides = (2,) * (n - 1) + (1,)
+        return ConvEncoderConfig(self.frame_shape, self.channels, (3,) * n, strides, None, channels_last=True)
+
+
+class JEPA(nn.Module):
+    """Context encoder, EMA target encoder and action-conditioned predictor; implements Dynamics."""
+
+    def __init__(self, cfg: JEPAConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.state_dim, self.action_dim = cfg.embed_dim, cfg.n_actions
+        trunk = ConvEncoder(cfg.encoder_config())
+        self.context_encoder = nn.Sequential(trunk, nn.Linear(trunk.feature_dim, cfg.embed_dim))
+        self.target_encoder = copy.deepcopy(self.context_encoder).requires_grad_(False)
+        self.predictor = MLP(MLPConfig(cfg.embed_dim + cfg.n_actions, cfg.embed_dim, cfg.predictor_hidden))
+
+    def embed(self, frames: Tensor | np.ndarray) -> Tensor:
+        """`[..., H, W, C]` -> `[..., D]` context embeddings (what the predictor starts from)."""
+        return self._encode(self.context_encoder, frames)
+
+    @torch.no_grad()
+    def embed_target(self, frames: Tensor | np.ndarray) -> Tensor:
+        """`[..., H, W, C]` -> `[..., D]` target embeddings (what predictions are compared with: goals)."""
+        return self._encode(self.target_encoder, frames)
+
+    def _encode(self, encoder: nn.Module, frames: Tensor | np.ndarray) -> Tensor:
+        frames = torch.as_tensor(frames)
+        lead = frames.shape[:-3]
+        return encoder(frames.reshape(-1, *self.cfg.frame_shape)).reshape(*lead, self.cfg.embed_dim)
+
+    def step(self, state: Tensor, action: Tensor) -> Tensor:
+        """`s [B, D], a [B, n_actions]` (one-hot, or any weights) -> the predicted next embedding."""
+        return state + self.predictor(torch.cat([state, action.to(state)], dim=-1))
+
+    def one_hot(self, actions: Tensor) -> Tensor:
+        actions = torch.as_tensor(actions).long()
+        if actions.numel() and not 0 <= int(actions.min()) <= int(actions.max()) < self.cfg.n_actions:
+            raise UserError(f"actions must be integers in 0..{self.cfg.n_actions - 1}")
+        return F.one_hot(actions, self.cfg.n_actions).float()
+
+    def predict(self, state: Tensor, actions: Tensor) -> Tensor:
+        """`[B, T, D]`: the embeddings after each of `actions [B, T]`, open loop from `state [B, D]`."""
+        one_hot, out = self.one_hot(actions), []
+        for t in range(one_hot.shape[1]):
+            state = self.step(state, one_hot[:, t])
+            out.append(state)
+        return torch.stack(out, dim=1)
+
+    @torch.no_grad()
+    def update_target(self) -> None:
+        """theta_T <- ema theta_T + (1 - ema) theta (after each optimiser step)."""
+        for target, online in zip(
+            self.target_encoder.parameters(), self.context_encoder.parameters(), strict=True
+        ):
+            target.lerp_(online, 1.0 - self.cfg.ema)
+
+    def loss(self, frames: Tensor, actions: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """`frames [B, T+1, H, W, C]`, `actions [B, T]`: pred_coeff * prediction + std_coeff * variance +
+        cov_coeff * covariance + smooth_coeff * smoothness, VICReg's terms taken on the context embeddings
+        and on the predictions."""
+        cfg = self.cfg
+        context = self.embed(frames)  # [B, T+1, D]
+        target = self.embed_target(frames[:, 1:])
+        predicted = self.predict(context[:, 0], actions)
+        # invariance of (predictions, targets) is the prediction error; target terms carry no gradient.
+        on_predictions = vicreg_terms(predicted.flatten(0, 1), target.flatten(0, 1))
+        on_context = vicreg_terms(context[:, 1:].flatten(0, 1), target.flatten(0, 1))
+        variance = on_predictions["variance"] + on_context["variance"]
+        covariance = on_predictions["covariance"] + on_context["covariance"]
+        prediction = on_predictions["invariance"]
+        smoothness = F.mse_loss(context[:, 1:], context[:, :-1])
+        loss = (
+            cfg.pred_coeff * prediction
+            + cfg.std_coeff * variance
+            + cfg.cov_coeff * covariance
+            + cfg.smooth_coeff * smoothness
+        )
+        metrics = {
+            "prediction": prediction,
+            "variance": variance,
+            "covariance": covariance,
+            "smoothness": smoothness,
+        }
+        return loss, {key: value.detach() for key, value in metrics.items()}
+
+
+def jepa_loss(model: JEPA, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
+    """The trainer's `loss_fn` for batches of (frames [B, T+1, H, W, C], actions [B, T]).
+
+    In training mode it first moves the target encoder towards the context encoder: the trainer has no
+    per-step hook, so the EMA update for step k runs at the start of step k + 1 (a one-step shift).
+    """
+    if model.training:
+        model.update_target()
+    frames, actions = batch
+    return model.loss(frames, actions)
+
+
+class DiscreteActions:
+    """A Dynamics over action logits `[B, n]` for a model of one-hot actions: the argmax is taken, so a
+    continuous planner (CEM) searches over discrete actions."""
+
+    def __init__(self, model: JEPA) -> None:
+        self.model = model
+        self.state_dim, self.action_dim = model.state_dim, model.action_dim
+
+    def step(self, state: Tensor, action: Tensor) -> Tensor:
+        one_hot = F.one_hot(action.argmax(-1), self.action_dim).to(state)
+        return self.model.step(state, one_hot)
+
+
+class GoalPlanner:
+    """Receding-horizon CEM in embedding space towards a goal image: each step embeds the current frame,
+    plans `horizon` actions minimising the mean distance of the predicted embeddings to the goal's
+    (the planners' MeanDistance over all D coordinates), and returns the first action."""
+
+    def __init__(
+        self,
+        model: JEPA,
+        goal_frame: np.ndarray,
+        horizon: int = 10,
+        samples: int = 200,
+        elites: int = 20,
+        iterations: int = 4,
+        seed: int = 0,
+    ) -> None:
+        self.model = model
+        with torch.no_grad():
+            goal = model.embed_target(goal_frame[None])[0]
+        cost = MeanDistance(goal.tolist(), position=tuple(range(model.state_dim)))
+        self.cem = CEM(
+            DiscreteActions(model), cost, horizon, -1.0, 1.0, samples, elites, iterations, seed=seed
+        )
+
+    def act(self, frame: np.ndarray) -> int:
+        with torch.no_grad():
+            state = self.model.embed(frame[None])[0]
+            logits = self.cem.plan(state)
+        return int(torch.as_tensor(logits).argmax())
