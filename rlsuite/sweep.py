@@ -30,8 +30,11 @@ import math
 import os
 import re
 import shutil
+import socket
+import subprocess
 import sys
 import threading
+import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -501,7 +504,8 @@ def _ray_session(ray: Any, address: str | None) -> Any:
         yield
         return
     if address is None:
-        ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
+        # "local": a new Ray of our own, even where `ray start` left an address behind to join by default.
+        ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
     else:
         try:
             ray.init(address=address, log_to_driver=False)
@@ -564,6 +568,66 @@ def _error_line(error: BaseException) -> str:
 
 def _json_default(value: Any) -> Any:
     return None if isinstance(value, float) and math.isnan(value) else str(value)
+
+
+@contextlib.contextmanager
+def local_cluster(nodes: int = 2, cpus_per_node: int = 1, timeout: float = 120) -> Any:
+    """A throwaway Ray cluster on this machine: ``ray start --head`` and ``nodes - 1`` worker nodes on other
+    ports; yields the address to give ``--address``, and stops the nodes (by their pids) on exit.
+
+    What the tests and the benchmark join to check that a sweep runs unchanged on a cluster. Token
+    authentication is off for it (it listens on this machine only).
+    """
+    ray, _ = _import_ray()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"127.0.0.1:{port}"
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    node = ["--block", f"--num-cpus={cpus_per_node}", "--disable-usage-stats", "--node-ip-address=127.0.0.1"]
+    ray_cli = str(Path(sys.executable).with_name("ray"))
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
+    previous = os.environ.get("RAY_AUTH_MODE")
+    os.environ["RAY_AUTH_MODE"] = "disabled"  # for this process's drivers too
+    processes = [
+        subprocess.Popen(
+            [ray_cli, "start", "--head", f"--port={port}", "--include-dashboard=false", *node], **quiet
+        )
+    ]
+    try:
+        processes += [
+            subprocess.Popen([ray_cli, "start", f"--address={address}", *node], **quiet)
+            for _ in range(nodes - 1)
+        ]
+        _wait_for_nodes(ray, address, nodes, timeout)
+        yield address
+    finally:
+        for process in reversed(processes):  # workers first, so the head need not wait for them to drain
+            process.terminate()
+            process.wait(timeout=60)
+        if previous is None:
+            os.environ.pop("RAY_AUTH_MODE", None)
+        else:
+            os.environ["RAY_AUTH_MODE"] = previous
+
+
+def _wait_for_nodes(ray: Any, address: str, count: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            ray.init(address=address, log_to_driver=False)
+            break
+        except ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+    try:
+        while len([node for node in ray.nodes() if node["Alive"]]) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the Ray cluster at {address} has fewer than {count} nodes")
+            time.sleep(0.5)
+    finally:
+        ray.shutdown()
 
 
 # --- the command --------------------------------------------------------------------------------------

@@ -6,9 +6,7 @@ without taking the sweep down, and that a sweep interrupted midway resumes with 
 """
 
 import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-ray = pytest.importorskip("ray")
+pytest.importorskip("ray")
 
+from rlsuite.sweep import local_cluster  # noqa: E402
 from rlsuite.training import TrainSpec, train  # noqa: E402
 
-RAY = str(Path(sys.executable).with_name("ray"))
 TINY = {"learning_starts": 100, "train_freq": 50, "gradient_steps": 5, "buffer_size": 1000}
 STEPS = 400
 
@@ -35,55 +33,11 @@ def _sweep_file(tmp_path: Path, learning_rates: list[float], seeds: list[int]) -
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def cluster():
-    """``ray start --head`` and a worker node on another port, one CPU each; stopped (by pid) afterwards."""
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}  # a private test cluster: no token to hand around
-    previous = os.environ.get("RAY_AUTH_MODE")
-    os.environ["RAY_AUTH_MODE"] = "disabled"
-    address = f"127.0.0.1:{_free_port()}"
-    node = ["--block", "--num-cpus=1", "--disable-usage-stats", "--node-ip-address=127.0.0.1"]
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
-    head = subprocess.Popen(
-        [RAY, "start", "--head", f"--port={address.split(':')[1]}", "--include-dashboard=false", *node],
-        **quiet,
-    )
-    worker = subprocess.Popen([RAY, "start", f"--address={address}", *node], **quiet)
-    try:
-        _wait_for_nodes(address, 2)
+    """A head and a worker node, one CPU each, started here and stopped afterwards."""
+    with local_cluster(nodes=2, cpus_per_node=1) as address:
         yield address
-    finally:
-        for process in (worker, head):  # the worker first, so the head need not wait for it to drain
-            process.terminate()
-            process.wait(timeout=60)
-        if previous is None:
-            os.environ.pop("RAY_AUTH_MODE", None)
-        else:
-            os.environ["RAY_AUTH_MODE"] = previous
-
-
-def _wait_for_nodes(address: str, count: int, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            ray.init(address=address, log_to_driver=False)
-            break
-        except ConnectionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(1)
-    try:
-        while len([n for n in ray.nodes() if n["Alive"]]) < count:
-            assert time.monotonic() < deadline, "the worker node did not join"
-            time.sleep(0.5)
-    finally:
-        ray.shutdown()
 
 
 def _summary(folder: Path) -> dict:
