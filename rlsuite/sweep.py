@@ -453,7 +453,9 @@ def run_sweep(
                     max_concurrent_trials=sweep.max_concurrent,
                     trial_name_creator=_trial_name,
                     trial_dirname_creator=_trial_name,
-                    reuse_actors=True,  # a trial process imports torch and the agents once, not per trial
+                    # A trial process imports torch and the agents once, not per trial; but a trial that ASHA
+                    # stops must take its process (and the training thread in it) down with it.
+                    reuse_actors=sweep.early_stopping is None,
                 ),
                 run_config=tune.RunConfig(
                     name=tune_dir.name,

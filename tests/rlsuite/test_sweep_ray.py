@@ -47,16 +47,16 @@ def _summary(folder: Path) -> dict:
 @pytest.mark.timeout(240)
 def test_trials_are_run_folders_a_crash_is_reported_and_the_rest_go_on(cluster, run_cli, tmp_path):
     out = tmp_path / "sweep"
-    result = run_cli("sweep", _sweep_file(tmp_path, [1e-3, -1.0], [0, 1]), "--address", cluster, "--out", out)
+    result = run_cli("sweep", _sweep_file(tmp_path, [1e-3, -1.0], [1]), "--address", cluster, "--out", out)
     assert result.exit_code == 1, result.stderr  # finished, with failed trials
     trials = _summary(out)
-    assert sorted(t["status"] for t in trials.values()) == ["error", "error", "finished", "finished"]
+    assert sorted(t["status"] for t in trials.values()) == ["error", "finished"]
     failures = [line for line in result.stderr.splitlines() if line.startswith("rlsuite: trial")]
-    assert len(failures) == 2 and all("learning_rate must be a number in (0.0, 1.0]" in f for f in failures)
+    assert len(failures) == 1 and "learning_rate must be a number in (0.0, 1.0]" in failures[0]
     assert "best: " in result.stdout
 
     # A trial is an ordinary run: eval reads it, and it is exactly the run that rlsuite train makes.
-    finished = next(t for t in trials.values() if t["status"] == "finished" and t["seed"] == 1)
+    finished = next(t for t in trials.values() if t["status"] == "finished")
     run = Path(finished["run"])
     evaluation = run_cli("eval", run, "--episodes", "2", "--json")
     assert evaluation.exit_code == 0 and "mean_return" in json.loads(evaluation.stdout)
@@ -72,7 +72,7 @@ def test_trials_are_run_folders_a_crash_is_reported_and_the_rest_go_on(cluster, 
     )
 
     report = run_cli("report", out / "runs", "--out", tmp_path / "report.html", "--no-gifs")
-    assert report.exit_code == 0 and "2 runs" in report.stdout
+    assert report.exit_code == 0 and "1 runs" in report.stdout
 
 
 @pytest.mark.timeout(300)
