@@ -1,7 +1,7 @@
 """The truck backer-upper's pieces wired together: emulator data and training, and the CLI task.
 
 ``rlsuite train truck-emulator --env rlsuite/TruckBackerUpper-v0 [--steps N]`` collects N random-steering
-transitions of the env's kinematics (default 100,000), trains the emulator on them, and writes
+transitions of the env's kinematics (default 50,000), trains the emulator on them, and writes
 ``model.pt`` (the emulator), ``transitions.pt`` and its test MSE and open-loop error to ``eval.json``.
 """
 
@@ -31,7 +31,7 @@ from worldmodels.emulator import (
 )
 from worldmodels.transitions import Transitions, collect
 
-DEFAULT_TRANSITIONS = 100_000
+DEFAULT_TRANSITIONS = 50_000
 OPEN_LOOP_STEPS = (10, 50, 100)
 
 

@@ -76,7 +76,7 @@ class Emulator(nn.Module):
 class EmulatorTrainConfig:
     """Supervised training of the emulator on one transition set."""
 
-    epochs: int = 30
+    epochs: int = 20
     batch_size: int = 256
     lr: float = 2e-3
     test_fraction: float = 0.1

@@ -36,7 +36,7 @@ def test_target_conditioned_controller_reads_the_target_from_the_observation():
 
 
 def test_learn_save_load_round_trip(tmp_path):
-    agent = TruckController("rlsuite/TruckBackerUpper-v0", hidden=(8,), batch_size=8, seed=3)
+    agent = TruckController("rlsuite/TruckBackerUpper-v0", hidden=(8,), batch_size=4, seed=3)
     agent.learn(2, progress_bar=False)
     assert agent.num_timesteps == 2 and len(agent.log.success) == 2
     agent.save(tmp_path / "model.pt")
@@ -53,3 +53,12 @@ def test_bad_settings_are_user_errors():
         TruckController(TruckBackerUpperEnv(), target_range=(3.0, -3.0))
     with pytest.raises(UserError, match="total_steps"):
         TruckController(TruckBackerUpperEnv()).learn(0)
+
+
+def test_paths_figure_and_docking_gif(tmp_path):
+    from rlsuite.demo_truck import plot_truck_paths, record_docking
+
+    agent = TruckController("rlsuite/TruckBackerUpper-v0", hidden=(8,))
+    assert plot_truck_paths(agent, tmp_path / "paths.png", n=3).stat().st_size > 1000
+    recording = record_docking(agent, tmp_path / "dock.gif", tries=1)
+    assert recording["frames"] == recording["length"] + 1 and (tmp_path / "dock.gif").is_file()

@@ -1,0 +1,274 @@
+"""The truck backer-upper: emulator + controller by BPTT, target-conditioned, MPC, and SB3, side by side.
+
+    python benchmarks/bench_truck.py            # the full run, writes benchmarks/results/truck.json
+    python benchmarks/bench_truck.py --quick    # small budgets, for a smoke run
+    python benchmarks/bench_truck.py --sb3      # also PPO (SB3) at 10x our env interactions (long)
+
+Our pipeline touches the env only to collect the emulator's random-steering transitions
+(``our_env_steps``); the controller then trains by backpropagation through the emulator alone. Everything
+is evaluated on the env itself, on 1,000 random starts with seeds from EVAL_SEED (training draws its
+starts from torch generators seeded 0, 1, ...; the env's seeds from EVAL_SEED on are never used). Each part
+runs in a fresh process with one torch thread; ``train_seconds`` is the emulator's data and training
+plus the controller's training, wall clock, and ``train_cpu_seconds`` the CPU time that process used (the
+fair figure on a shared machine, where wall time also counts the other users' work). ``--skip PART``
+keeps that part's last figures from the results file; every part's figures are written as it finishes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.common import RESULTS_DIR, finish, print_table, run_worker, write_results  # noqa: E402
+
+ENV_ID = "rlsuite/TruckBackerUpper-v0"
+EVAL_SEED = 1_000_000
+FULL = {"transitions": 50_000, "iterations": 240, "episodes": 1000, "mpc_episodes": 3, "sb3_factor": 10}
+QUICK = {"transitions": 10_000, "iterations": 30, "episodes": 50, "mpc_episodes": 1, "sb3_factor": 1}
+CONDITIONED_RANGE = (-5.0, 5.0)
+MPC = {"horizon": 30, "iterations": 4, "lr": 0.1}
+PARTS = ("controller", "conditioned", "mpc_true", "mpc_emulator", "controller_true", "sb3_ppo")
+
+
+def success_of(rates: dict) -> float:
+    """The env's success rate from an evaluation's rates (named ``success_rate`` or ``is_success_rate``)."""
+    return rates["success_rate"] if "success_rate" in rates else rates["is_success_rate"]
+
+
+def evaluation_figures(agent, env_kwargs: dict, episodes: int) -> dict:
+    from core.env_source import make_env
+    from core.evaluation import evaluate_policy
+
+    result = evaluate_policy(
+        agent,
+        lambda: make_env(ENV_ID, **env_kwargs),
+        n_episodes=episodes,
+        seed=EVAL_SEED,
+        final_info_keys=("final_distance", "final_angle_error_deg"),
+    )
+    return {
+        "success_rate": success_of(result.rates),
+        "jackknife_rate": result.rates["jackknife_rate"],
+        "mean_final_distance": result.rates["mean_final_distance"],
+        "mean_final_angle_error_deg": result.rates["mean_final_angle_error_deg"],
+        "episodes": episodes,
+    }
+
+
+def work_pipeline(budget: dict, through: str, conditioned: bool, emulator_path: str) -> dict:
+    """Emulator from random steering, then the controller through it (or through the true kinematics)."""
+    import torch
+
+    torch.set_num_threads(1)
+    from agents.truck_controller import TruckController
+    from core.env_source import make_env
+    from rlsuite.truck_tasks import fit_truck_emulator, open_loop_report
+    from worldmodels.emulator import load_emulator, save_emulator
+
+    env_kwargs = {"target_conditioned": True, "target_range": CONDITIONED_RANGE} if conditioned else {}
+    env = make_env(ENV_ID, **env_kwargs)
+    kinematics = env.unwrapped.kinematics
+    figures: dict = {}
+    start, cpu_start = time.perf_counter(), time.process_time()
+    dynamics = None
+    if through == "emulator":
+        if Path(emulator_path).is_file():  # the conditioned controller reuses the pipeline's emulator
+            dynamics = load_emulator(emulator_path)
+        else:
+            dynamics, report, data = fit_truck_emulator(kinematics, budget["transitions"], seed=0)
+            save_emulator(dynamics, emulator_path)
+            figures.update(
+                emulator_seconds=time.perf_counter() - start,
+                emulator_test_mse=report.test_mse[-1],
+                emulator_transitions=len(data),
+                **open_loop_report(dynamics, kinematics, seed=1),
+            )
+    controller_start = time.perf_counter()
+    agent = TruckController(env, dynamics=dynamics, seed=0)
+    agent.learn(budget["iterations"], progress_bar=False)
+    figures.update(
+        controller_seconds=time.perf_counter() - controller_start,
+        train_seconds=time.perf_counter() - start,
+        train_cpu_seconds=time.process_time() - cpu_start,
+        iterations=budget["iterations"],
+        lesson_reached=agent.log.current_lesson,
+        model_steps=agent.log.model_steps,
+    )
+    figures.update(evaluation_figures(agent, env_kwargs, budget["episodes"]))
+    if through == "emulator" and not conditioned:
+        from rlsuite.demo_truck import plot_truck_paths, record_docking
+
+        record_docking(agent, RESULTS_DIR / "truck_docking.gif", seed=EVAL_SEED)
+        plot_truck_paths(agent, RESULTS_DIR / "truck_paths.png", seed=EVAL_SEED)
+    return figures
+
+
+def work_mpc(budget: dict, through: str, emulator_path: str) -> dict:
+    """Gradient MPC through the kinematics or the emulator, on the first evaluation starts."""
+    import torch
+
+    torch.set_num_threads(1)
+    from core.env_source import make_env
+    from envs.truck.kinematics import MAX_STEER
+    from planners.gradient_mpc import GradientMPC
+    from planners.truck_cost import TruckDockingCost
+    from worldmodels.emulator import load_emulator
+
+    env = make_env(ENV_ID)
+    kinematics = env.unwrapped.kinematics
+    dynamics = load_emulator(emulator_path) if through == "emulator" else kinematics
+    planner = GradientMPC(dynamics, TruckDockingCost(), action_low=-MAX_STEER, action_high=MAX_STEER, **MPC)
+    successes, jackknifes, seconds, steps = 0, 0, 0.0, 0
+    for i in range(budget["mpc_episodes"]):
+        env.reset(seed=EVAL_SEED + i)
+        planner.reset()
+        done, info = False, {}
+        while not done:
+            tic = time.perf_counter()
+            action = planner.plan(torch.as_tensor(env.unwrapped.state, dtype=torch.float32))
+            seconds += time.perf_counter() - tic
+            steps += 1
+            _, _, terminated, truncated, info = env.step(action.numpy())
+            done = terminated or truncated
+        successes += bool(info["is_success"])
+        jackknifes += bool(info["jackknife"])
+    n = budget["mpc_episodes"]
+    return {
+        "success_rate": successes / n,
+        "jackknife_rate": jackknifes / n,
+        "episodes": n,
+        "step_ms": 1000 * seconds / steps,
+    }
+
+
+def work_sb3(budget: dict, env_steps: int) -> dict:
+    """PPO (SB3 defaults) on the env with (sin, cos) angles, for ``env_steps`` env steps."""
+    import torch
+
+    torch.set_num_threads(1)
+    from stable_baselines3 import PPO
+
+    from core.env_source import make_env
+
+    env_kwargs = {"angles": "sincos"}
+    model = PPO("MlpPolicy", make_env(ENV_ID, **env_kwargs), seed=0, verbose=0)
+    start = time.perf_counter()
+    model.learn(env_steps)
+    figures = {"train_seconds": time.perf_counter() - start, "env_steps": env_steps}
+    figures.update(evaluation_figures(model, env_kwargs, min(budget["episodes"], 200)))
+    return figures
+
+
+def worker(args: list[str]) -> dict:
+    part, budget = args[0], json.loads(args[1])
+    if part == "pipeline":
+        return work_pipeline(budget, args[2], args[3] == "conditioned", args[4])
+    if part == "mpc":
+        return work_mpc(budget, args[2], args[3])
+    return work_sb3(budget, int(args[2]))
+
+
+def summarise(runs: dict[str, dict], budget: dict) -> dict:
+    """The results file's figures from the parts' runs (a part not run has no figures)."""
+    ours, conditioned = runs.get("controller", {}), runs.get("conditioned", {})
+    mpc_true, mpc_emulator = runs.get("mpc_true", {}), runs.get("mpc_emulator", {})
+    sb3 = runs.get("sb3_ppo", {})
+    controller_rate, conditioned_rate = ours.get("success_rate"), conditioned.get("success_rate")
+    return {
+        "env": ENV_ID,
+        "eval_seed": EVAL_SEED,
+        "budget": budget,
+        "mpc": MPC,
+        "controller_success_rate": controller_rate,
+        "controller_true_kinematics_success_rate": runs.get("controller_true", {}).get("success_rate"),
+        "target_conditioned_success_rate": conditioned_rate,
+        "target_range": list(CONDITIONED_RANGE),
+        "train_seconds": ours.get("train_seconds"),
+        "train_cpu_seconds": ours.get("train_cpu_seconds"),
+        "mpc_true_success_rate": mpc_true.get("success_rate"),
+        "mpc_emulator_success_rate": mpc_emulator.get("success_rate"),
+        "mpc_step_ms": mpc_true.get("step_ms"),
+        "mpc_emulator_step_ms": mpc_emulator.get("step_ms"),
+        "sb3_success_rate": sb3.get("success_rate"),
+        "sb3_env_steps": sb3.get("env_steps"),
+        "our_env_steps": ours.get("emulator_transitions"),
+        "emulator_test_mse": ours.get("emulator_test_mse"),
+        "torch_threads": 1,
+        "runs": runs,
+        "targets": {
+            "controller >= 95% success": controller_rate is not None and controller_rate >= 0.95,
+            # Process CPU time: on the shared machine, wall time counts the other users' work too.
+            "emulator + controller train < 600 s": ours.get("train_cpu_seconds", 1e9) < 600,
+            "target-conditioned >= 90% success": conditioned_rate is not None and conditioned_rate >= 0.90,
+        },
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small budgets, a smoke run")
+    parser.add_argument("--sb3", action="store_true", help="also train PPO at 10x our env interactions")
+    parser.add_argument(
+        "--skip", nargs="*", default=[], choices=PARTS, help="parts not to run (their last figures are kept)"
+    )
+    parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(args.worker)))
+        return
+
+    budget = QUICK if args.quick else FULL
+    script = str(Path(__file__).resolve())
+    spec = json.dumps(budget)
+    name = "truck-quick" if args.quick else "truck"
+    previous = RESULTS_DIR / f"{name}.json"
+    runs: dict[str, dict] = json.loads(previous.read_text())["runs"] if previous.is_file() else {}
+    # The emulator the pipeline trains, for the parts after it (kept between runs of this script).
+    emulator_path = str(Path(tempfile.gettempdir()) / f"rlsuite-bench-{name}-emulator.pt")
+    if not args.sb3:
+        args.skip.append("sb3_ppo")
+
+    def run(part: str, worker_args: list[str], timeout: float) -> None:
+        if part in args.skip:
+            runs.setdefault(part, {"status": "not run"})
+            return
+        if part == "controller":
+            Path(emulator_path).unlink(missing_ok=True)  # trained afresh, and timed
+        runs[part] = run_worker(script, worker_args, timeout=timeout)
+        print(f"{part}: {runs[part]}", flush=True)
+        write_results(name, summarise(runs, budget))  # each part's figures are kept as soon as they exist
+
+    run("controller", ["pipeline", spec, "emulator", "plain", emulator_path], 3600)
+    run("conditioned", ["pipeline", spec, "emulator", "conditioned", emulator_path], 3600)
+    run("mpc_true", ["mpc", spec, "true", emulator_path], 3600)
+    run("mpc_emulator", ["mpc", spec, "emulator", emulator_path], 3600)
+    run("controller_true", ["pipeline", spec, "true", "plain", emulator_path], 3600)
+    our_env_steps = runs.get("controller", {}).get("emulator_transitions") or 0
+    run("sb3_ppo", ["sb3", spec, str(budget["sb3_factor"] * our_env_steps)], 4 * 3600)
+
+    print_table(
+        f"Truck backer-upper on {budget['episodes']} random starts (MPC: {budget['mpc_episodes']})",
+        ["method", "success", "jackknife", "final dist", "train s", "status"],
+        [
+            [
+                part,
+                r.get("success_rate", "-"),
+                r.get("jackknife_rate", "-"),
+                r.get("mean_final_distance", "-"),
+                r.get("train_seconds", "-"),
+                r["status"],
+            ]
+            for part, r in runs.items()
+        ],
+    )
+    finish("truck", summarise(runs, budget), args.quick)
+
+
+if __name__ == "__main__":
+    main()
