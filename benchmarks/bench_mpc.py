@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import finish, print_table, run_worker  # noqa: E402
+from benchmarks.common import RESULTS_DIR, finish, print_table, run_worker  # noqa: E402
 
 TARGET = (5.0, 1.0)
 REACH_STEPS = 200
@@ -221,60 +221,31 @@ def worker(part: str, arg: str) -> dict:
     raise ValueError(f"unknown part {part}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="10 obstacle scenarios, 3 pendulum episodes")
-    parser.add_argument(
-        "--obstacle-planners",
-        default=",".join(OBSTACLE_PLANNERS),
-        help="planners run on the obstacle scenarios",
-    )
-    parser.add_argument(
-        "--pets", action="store_true", help="also PETS and PPO on InvertedPendulum-v5, Reacher-v5"
-    )
-    parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.worker:
-        print(json.dumps(worker(*args.worker)))
-        return
+def value(run: dict, *keys: str):
+    """``run[k1][k2]...``, or None where the worker failed or the key is missing."""
+    for key in keys:
+        if run.get("status", "ok") != "ok" or key not in run:
+            return None
+        run = run[key]
+    return run
 
-    script = str(Path(__file__).resolve())
+
+def car_parts(part, args: argparse.Namespace) -> tuple[dict, dict]:
+    """The car, real-time and Pendulum parts: (figures, targets)."""
     scenarios = 10 if args.quick else OBSTACLE_SCENARIOS
     episodes = 3 if args.quick else PENDULUM_EPISODES
-    load_before = os.getloadavg()
-
-    def part(label: str, name: str, arg: str, timeout: float) -> dict:
-        start = time.perf_counter()
-        result = run_worker(script, [name, arg], timeout=timeout)
-        print(f"{label}: {result.get('status')} in {time.perf_counter() - start:.0f} s", flush=True)
-        return result
-
     planners = ("gradient", "cem", "mppi")
     reach_runs = {name: part(f"reach {name}", "reach", name, 600) for name in planners}
     stepwise = part("reach gradient (stepwise rollout)", "reach-stepwise", "-", 600)
     obstacle_runs = {
-        name: part(f"obstacles {name}", "obstacles", f"{name}:{scenarios}", 3000)
-        for name in OBSTACLE_PLANNERS
+        name: part(f"obstacles {name}", "obstacles", f"{name}:{scenarios}", 3600)
+        for name in args.obstacle_planners.split(",")
     }
     pendulum_run = part("pendulum mppi", "pendulum", str(episodes), 1200)
-    learned: dict[str, dict[str, dict]] = {}
-    if args.pets:
-        for env_id, budget in PETS_BUDGETS.items():
-            steps = budget // 10 if args.quick else budget
-            spec = f"{env_id}:{steps}:{PETS_EVAL_EPISODES[env_id]}"
-            learned[env_id] = {tool: part(f"{tool} {env_id}", tool, spec, 3600) for tool in ("pets", "ppo")}
-    load_after = os.getloadavg()
-
-    def value(run: dict, *keys: str):
-        for key in keys:
-            if run.get("status", "ok") != "ok" or key not in run:
-                return None
-            run = run[key]
-        return run
 
     print_table(
         f"Car from rest to {TARGET}, {REACH_STEPS} steps (horizon 20)",
-        ["planner", "final error m", "final speed m/s", "step ms median", "p90", "max"],
+        ["planner", "final error m", "final speed m/s", "step ms median", "p90", "max", "CPU ms median"],
         [
             [
                 name,
@@ -283,6 +254,7 @@ def main() -> None:
                 value(r, "step_ms", "median"),
                 value(r, "step_ms", "p90"),
                 value(r, "step_ms", "max"),
+                value(r, "step_cpu_ms", "median"),
             ]
             for name, r in {**reach_runs, "gradient (stepwise)": stepwise}.items()
         ],
@@ -296,22 +268,6 @@ def main() -> None:
         ],
     )
     print(f"\nPendulum-v1, MPPI on the torch model: mean return {value(pendulum_run, 'mean_return')}")
-    if learned:
-        print_table(
-            "PETS (MPPI on a probabilistic ensemble) and SB3 PPO, same real-step budget",
-            ["env", "steps", "PETS return", "PPO return", "PETS train s", "PPO train s"],
-            [
-                [
-                    env_id,
-                    PETS_BUDGETS[env_id],
-                    value(r["pets"], "mean_return"),
-                    value(r["ppo"], "mean_return"),
-                    value(r["pets"], "train_seconds"),
-                    value(r["ppo"], "train_seconds"),
-                ]
-                for env_id, r in learned.items()
-            ],
-        )
 
     errors = {name: value(r, "final_position_error") for name, r in reach_runs.items()}
     speeds = {name: value(r, "final_speed") for name, r in reach_runs.items()}
@@ -319,24 +275,9 @@ def main() -> None:
     best_free = max((v for v in free.values() if v is not None), default=None)
     gradient_ms = value(reach_runs["gradient"], "step_ms", "median")
     mppi_ms = value(reach_runs["mppi"], "step_ms", "median")
-    pendulum_return = value(pendulum_run, "mean_return")
     gradient_cpu_ms = value(reach_runs["gradient"], "step_cpu_ms", "median")
     mppi_cpu_ms = value(reach_runs["mppi"], "step_cpu_ms", "median")
-    pets_figures, pets_targets = {}, {}
-    for env_id, key in (("InvertedPendulum-v5", "invertedpendulum"), ("Reacher-v5", "reacher")):
-        if env_id in learned:
-            pets_return, ppo_return = (
-                value(learned[env_id]["pets"], "mean_return"),
-                value(learned[env_id]["ppo"], "mean_return"),
-            )
-            pets_figures[f"pets_{key}_return"] = pets_return
-            pets_figures[f"ppo_{key}_return_same_budget"] = ppo_return
-            pets_figures[f"pets_{key}_steps"] = PETS_BUDGETS[env_id] // (10 if args.quick else 1)
-            beats = pets_return is not None and ppo_return is not None and pets_return > ppo_return
-            pets_targets[f"PETS beats PPO on {env_id} at the same budget"] = beats
-    if "pets_invertedpendulum_return" in pets_figures:
-        ip = pets_figures["pets_invertedpendulum_return"]
-        pets_targets[f"PETS InvertedPendulum-v5 return >= {IP_TARGET:g}"] = ip is not None and ip >= IP_TARGET
+    pendulum_return = value(pendulum_run, "mean_return")
     figures = {
         "target": TARGET,
         "car_final_position_error": errors,
@@ -354,31 +295,112 @@ def main() -> None:
         "pendulum_mppi_return": pendulum_return,
         "pendulum_episodes": episodes,
         "pendulum_mppi_settings": PENDULUM_MPPI,
-        "torch_threads": 1,
-        "load_average_before_after": [load_before, load_after],
-        "runs": {
-            "reach": reach_runs,
-            "reach_stepwise": stepwise,
-            "obstacles": obstacle_runs,
-            "pendulum": pendulum_run,
-        },
-        "targets": {
-            f"car final error < {MAX_ERROR} and speed < {MAX_SPEED}, every planner": all(
-                errors[n] is not None and errors[n] < MAX_ERROR and speeds[n] < MAX_SPEED for n in planners
-            ),
-            f"{scenarios}/{scenarios} collision-free for one planner": best_free == scenarios,
-            f"gradient MPC step < {REAL_TIME_MS:g} ms (median)": gradient_ms is not None
-            and gradient_ms < REAL_TIME_MS,
-            f"MPPI step < {REAL_TIME_MS:g} ms (median)": mppi_ms is not None and mppi_ms < REAL_TIME_MS,
-            f"gradient MPC step < {REAL_TIME_MS:g} ms of CPU time (median)": gradient_cpu_ms is not None
-            and gradient_cpu_ms < REAL_TIME_MS,
-            f"MPPI step < {REAL_TIME_MS:g} ms of CPU time (median)": mppi_cpu_ms is not None
-            and mppi_cpu_ms < REAL_TIME_MS,
-            f"Pendulum-v1 MPPI mean return >= {PENDULUM_TARGET:g}": pendulum_return is not None
-            and pendulum_return >= PENDULUM_TARGET,
-            **pets_targets,
-        },
+        "car_runs": {"reach": reach_runs, "reach_stepwise": stepwise, "obstacles": obstacle_runs},
+        "pendulum_run": pendulum_run,
     }
+    targets = {
+        f"car final error < {MAX_ERROR} and speed < {MAX_SPEED}, every planner": all(
+            errors[n] is not None and errors[n] < MAX_ERROR and speeds[n] < MAX_SPEED for n in planners
+        ),
+        f"{scenarios}/{scenarios} collision-free for one planner": best_free == scenarios,
+        f"gradient MPC step < {REAL_TIME_MS:g} ms (median)": gradient_ms is not None
+        and gradient_ms < REAL_TIME_MS,
+        f"MPPI step < {REAL_TIME_MS:g} ms (median)": mppi_ms is not None and mppi_ms < REAL_TIME_MS,
+        f"gradient MPC step < {REAL_TIME_MS:g} ms of CPU time (median)": gradient_cpu_ms is not None
+        and gradient_cpu_ms < REAL_TIME_MS,
+        f"MPPI step < {REAL_TIME_MS:g} ms of CPU time (median)": mppi_cpu_ms is not None
+        and mppi_cpu_ms < REAL_TIME_MS,
+        f"Pendulum-v1 MPPI mean return >= {PENDULUM_TARGET:g}": pendulum_return is not None
+        and pendulum_return >= PENDULUM_TARGET,
+    }
+    return figures, targets
+
+
+def pets_parts(part, args: argparse.Namespace) -> tuple[dict, dict]:
+    """PETS and PPO at the same real-step budgets: (figures, targets)."""
+    learned: dict[str, dict[str, dict]] = {}
+    for env_id, budget in PETS_BUDGETS.items():
+        steps = budget // 10 if args.quick else budget
+        spec = f"{env_id}:{steps}:{PETS_EVAL_EPISODES[env_id]}"
+        learned[env_id] = {tool: part(f"{tool} {env_id}", tool, spec, 3600) for tool in ("pets", "ppo")}
+    print_table(
+        "PETS (MPPI on a probabilistic ensemble) and SB3 PPO, same real-step budget",
+        ["env", "steps", "PETS return", "PPO return", "PETS train s", "PPO train s"],
+        [
+            [
+                env_id,
+                PETS_BUDGETS[env_id] // (10 if args.quick else 1),
+                value(r["pets"], "mean_return"),
+                value(r["ppo"], "mean_return"),
+                value(r["pets"], "train_seconds"),
+                value(r["ppo"], "train_seconds"),
+            ]
+            for env_id, r in learned.items()
+        ],
+    )
+    figures: dict = {"pets_eval_episodes": PETS_EVAL_EPISODES, "pets_runs": learned}
+    targets = {}
+    for env_id, key in (("InvertedPendulum-v5", "invertedpendulum"), ("Reacher-v5", "reacher")):
+        pets_return = value(learned[env_id]["pets"], "mean_return")
+        ppo_return = value(learned[env_id]["ppo"], "mean_return")
+        figures[f"pets_{key}_return"] = pets_return
+        figures[f"ppo_{key}_return_same_budget"] = ppo_return
+        figures[f"pets_{key}_steps"] = PETS_BUDGETS[env_id] // (10 if args.quick else 1)
+        beats = pets_return is not None and ppo_return is not None and pets_return > ppo_return
+        targets[f"PETS beats PPO on {env_id} at the same budget"] = beats
+    ip = figures["pets_invertedpendulum_return"]
+    targets[f"PETS InvertedPendulum-v5 return >= {IP_TARGET:g}"] = ip is not None and ip >= IP_TARGET
+    return figures, targets
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10 obstacle scenarios, 3 pendulum episodes")
+    parser.add_argument(
+        "--obstacle-planners",
+        default=",".join(OBSTACLE_PLANNERS),
+        help="planners run on the obstacle scenarios",
+    )
+    parser.add_argument(
+        "--pets", action="store_true", help="also PETS and PPO on InvertedPendulum-v5, Reacher-v5"
+    )
+    parser.add_argument(
+        "--pets-only",
+        action="store_true",
+        help="only PETS and PPO, added to the car figures already in the results file",
+    )
+    parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(*args.worker)))
+        return
+
+    script = str(Path(__file__).resolve())
+
+    def part(label: str, name: str, arg: str, timeout: float) -> dict:
+        start = time.perf_counter()
+        result = run_worker(script, [name, arg], timeout=timeout)
+        print(f"{label}: {result.get('status')} in {time.perf_counter() - start:.0f} s", flush=True)
+        return result
+
+    load_before = os.getloadavg()
+    if args.pets_only:
+        # The car parts of an earlier full run stay as they were measured (their command is kept with them).
+        earlier = json.loads((RESULTS_DIR / ("mpc-quick.json" if args.quick else "mpc.json")).read_text())
+        targets = {k: v for k, v in earlier.pop("targets").items() if not k.startswith("PETS")}
+        kept = ("machine", "versions", "command", "load_average_before_after", "torch_threads")
+        figures = {k: v for k, v in earlier.items() if k not in kept and not k.startswith(("pets", "ppo"))}
+        figures["car_parts_command"] = earlier["command"]
+        figures["car_parts_load_average_before_after"] = earlier.get("load_average_before_after")
+    else:
+        figures, targets = car_parts(part, args)
+    if args.pets or args.pets_only:
+        pets_figures, pets_targets = pets_parts(part, args)
+        figures.update(pets_figures)
+        targets.update(pets_targets)
+    figures["torch_threads"] = 1
+    figures["load_average_before_after"] = [load_before, os.getloadavg()]
+    figures["targets"] = targets
     finish("mpc", figures, args.quick)
 
 
