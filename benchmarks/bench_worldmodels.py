@@ -21,7 +21,9 @@ Each part runs in a fresh single-threaded process (`run_worker`), one after anot
 - uncertainty: truck-kinematics random-steering transitions (the env's start distribution); PETS ensemble
   (worldmodels/ensemble.py) and MC dropout; Spearman rho between predicted variance and the actual one-step
   error on held-out states, half in-distribution, half off it (trailer-cab angles and positions beyond the
-  training ranges).
+  training ranges); and the 50-step open-loop (x, y) error of both models against the kinematics.
+- car: the kinematic car's equations, random-action transitions; ensemble and MC dropout, 50-step open-loop
+  (x, y) error from rest under random actions.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ STD_FLOOR = 0.1  # jepa: no dimension's std over held-out frames may fall below 
 LAYOUT = "open-8x8"  # the pixel world model's grid
 JEPA_LAYOUT = "open-6x6"  # the JEPA's (36 cells: every goal within its 10-step planning horizon)
 POOL = 2
-PARTS = ("fork", "pixel", "jepa", "uncertainty")
+PARTS = ("fork", "pixel", "jepa", "uncertainty", "car")
 
 
 def _threads() -> None:
@@ -105,7 +107,9 @@ def fork_part(quick: bool) -> dict:
     covered = near_left.any(1) & near_right.any(1)
     between = (np.abs(average[:, 2] + 1) > TOL) & (np.abs(average[:, 2] - 1) > TOL)
     ego_error = np.linalg.norm(sampled[:, :, :2] - fork_next[:, None, :2], axis=-1).mean()
+    png = _fork_figure(x.reshape(-1), average[:, 2], quick)
     return {
+        "fork_figure": png,
         "fork_train_transitions": len(train[0]),
         "fork_states": len(fork_states),
         "samples_per_state": samples,
@@ -122,6 +126,30 @@ def fork_part(quick: bool) -> dict:
     }
 
 
+def _fork_figure(samples, deterministic, quick: bool) -> str:
+    """Histogram of the cVAE's sampled next x of the other agent (all held-out fork states) against the
+    deterministic model's predictions and the two true outcomes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 2.6), dpi=80)
+    bins = [i / 20 for i in range(-40, 41)]
+    ax.hist(samples, bins=bins, color="tab:blue", alpha=0.7, density=True, label="cVAE samples")
+    ax.hist(deterministic, bins=bins, color="tab:red", alpha=0.7, density=True, label="deterministic (MSE)")
+    for mode in (-1.0, 1.0):
+        ax.axvline(mode, color="k", linestyle="--", linewidth=1)
+    ax.set_xlabel("other agent's next x (true outcomes: -1 or +1, dashed)")
+    ax.set_yticks([])
+    ax.legend(fontsize=8, loc="upper center")
+    fig.tight_layout()
+    path = RESULTS_DIR / ("worldmodels-fork-quick.png" if quick else "worldmodels-fork.png")
+    fig.savefig(path)
+    plt.close(fig)
+    return str(path.relative_to(RESULTS_DIR.parent.parent))
+
+
 def _grid_data(layout: str, n_train: int, n_test: int, length: int) -> tuple[dict, dict, object]:
     from envs.gridworld.env import GridWorldEnv
     from worldmodels.pixel_world_model import collect_pixel_sequences, pool_frames
@@ -135,6 +163,8 @@ def _grid_data(layout: str, n_train: int, n_test: int, length: int) -> tuple[dic
 
 
 def pixel_part(quick: bool) -> dict:
+    import torch
+
     from supervised.trainer import TrainerConfig
     from worldmodels.pixel_world_model import (
         PixelWorldModel,
@@ -145,6 +175,7 @@ def pixel_part(quick: bool) -> dict:
     )
 
     train, test, _ = _grid_data(LAYOUT, 150 if quick else 400, 200, 10)
+    torch.manual_seed(0)  # the initial weights
     model = PixelWorldModel(PixelWorldModelConfig(train["frames"].shape[2:], 4, latent_dim=8, hidden=128))
     start = time.perf_counter()
     history = fit_pixel_world_model(
@@ -296,6 +327,71 @@ def jepa_part(quick: bool) -> dict:
     }
 
 
+HORIZON = 50
+REPORTED = (1, 10, 25, 50)
+
+
+def _at_horizons(errors: dict) -> dict:
+    """`{model: {"1": e_1, "10": e_10, ...}}` from `[T]` error curves."""
+    return {name: {str(t): float(curve[t - 1]) for t in REPORTED} for name, curve in errors.items()}
+
+
+def car_part(quick: bool) -> dict:
+    """The kinematic car: ensemble and MC-dropout models of random-action transitions, their 50-step
+    open-loop position error against the car's equations."""
+    import numpy as np
+    import torch
+
+    from envs.car.kinematics import CarKinematics
+    from supervised.trainer import Trainer, TrainerConfig
+    from worldmodels.batches import ArrayBatches
+    from worldmodels.ensemble import EnsembleConfig, ProbabilisticEnsemble
+    from worldmodels.evaluation import errors_against
+    from worldmodels.mc_dropout import MCDropoutConfig, MCDropoutDynamics, mc_dropout_loss
+
+    car = CarKinematics()
+    gen = torch.Generator().manual_seed(0)
+    low, high = (
+        torch.tensor(car.action_low, dtype=torch.float64),
+        torch.tensor(car.action_high, dtype=torch.float64),
+    )
+
+    def uniform(n: int, lo: list[float], hi: list[float]) -> torch.Tensor:
+        lo_, hi_ = torch.tensor(lo, dtype=torch.float64), torch.tensor(hi, dtype=torch.float64)
+        return lo_ + (hi_ - lo_) * torch.rand(n, len(lo), generator=gen, dtype=torch.float64)
+
+    n = 5_000 if quick else 20_000
+    # States (x, y, heading, speed) over the region 50 random steps from rest can reach.
+    states = uniform(n, [-4.0, -4.0, -math.pi, -2.0], [4.0, 4.0, math.pi, 2.5])
+    actions = low + (high - low) * torch.rand(n, 2, generator=gen, dtype=torch.float64)
+    train = [a.float().numpy() for a in (states, actions, car.step(states, actions))]
+    start = time.perf_counter()
+    torch.manual_seed(0)  # the members' initial weights
+    ensemble = ProbabilisticEnsemble(EnsembleConfig(4, 2, hidden=(128, 128)))
+    ensemble.fit(*train, epochs=10 if quick else 30, seed=0)
+    torch.manual_seed(0)
+    dropout = MCDropoutDynamics(MCDropoutConfig(4, 2, hidden=(128, 128), dropout=0.1))
+    dropout.fit_normalisation(*train)
+    cfg = TrainerConfig(epochs=10 if quick else 30, batch_size=256, learning_rate=1e-3, progress_bar=False)
+    Trainer(dropout, mc_dropout_loss, cfg).fit(ArrayBatches(*train))
+    dropout.eval()
+    starts = torch.zeros(200, 4, dtype=torch.float64)  # at rest at the origin, as the env starts
+    plans = low + (high - low) * torch.rand(200, HORIZON, 2, generator=gen, dtype=torch.float64)
+    curves = {
+        "ensemble": errors_against(ensemble, car, starts, plans, dims=[0, 1]),
+        "mc_dropout": errors_against(dropout, car, starts, plans, dims=[0, 1]),
+    }
+    with torch.no_grad():
+        distance = (car.rollout(starts, plans)[:, -1, :2]).norm(dim=-1).mean()
+    return {
+        "train_transitions": n,
+        "open_loop_position_error": _at_horizons(curves),
+        "mean_distance_driven_in_50_steps": float(distance),
+        "seconds": time.perf_counter() - start,
+        "curves": {name: np.round(curve, 5).tolist() for name, curve in curves.items()},
+    }
+
+
 def uncertainty_part(quick: bool) -> dict:
     import numpy as np
     import torch
@@ -306,6 +402,7 @@ def uncertainty_part(quick: bool) -> dict:
     from supervised.trainer import Trainer, TrainerConfig
     from worldmodels.batches import ArrayBatches
     from worldmodels.ensemble import EnsembleConfig, ProbabilisticEnsemble
+    from worldmodels.evaluation import errors_against
     from worldmodels.mc_dropout import MCDropoutConfig, MCDropoutDynamics, mc_dropout_loss
 
     truck = TruckKinematics()
@@ -327,6 +424,7 @@ def uncertainty_part(quick: bool) -> dict:
     states, actions, nexts = (torch.tensor(a) for a in test)
     start = time.perf_counter()
 
+    torch.manual_seed(0)  # the members' initial weights
     ensemble = ProbabilisticEnsemble(EnsembleConfig(4, 1, hidden=(128, 128)))
     ensemble.fit(*train, epochs=10 if quick else 30, seed=0)
     with torch.no_grad():
@@ -349,7 +447,16 @@ def uncertainty_part(quick: bool) -> dict:
     def rho(a: np.ndarray, b: np.ndarray) -> float:
         return float(spearmanr(a, b).statistic)
 
+    # Open loop: 50 random steering actions from in-distribution starts, (x, y) error against the kinematics.
+    starts = sample_starts(200, gen, heading_spread=math.pi / 4)
+    steering = (torch.rand(200, HORIZON, 1, generator=gen, dtype=torch.float64) * 2 - 1) * MAX_STEER
+    open_loop = {
+        "ensemble": errors_against(ensemble, truck, starts, steering, dims=[0, 1]),
+        "mc_dropout": errors_against(dropout, truck, starts, steering, dims=[0, 1]),
+    }
+
     return {
+        "open_loop_position_error": _at_horizons(open_loop),
         "train_transitions": n,
         "test_in_distribution": int((~is_off).sum()),
         "test_off_distribution": int(is_off.sum()),
@@ -363,7 +470,13 @@ def uncertainty_part(quick: bool) -> dict:
     }
 
 
-WORKERS = {"fork": fork_part, "pixel": pixel_part, "jepa": jepa_part, "uncertainty": uncertainty_part}
+WORKERS = {
+    "fork": fork_part,
+    "pixel": pixel_part,
+    "jepa": jepa_part,
+    "uncertainty": uncertainty_part,
+    "car": car_part,
+}
 
 
 def main() -> None:
@@ -398,6 +511,8 @@ def main() -> None:
         "jepa_planning_success": get("jepa", "jepa_planning_success"),
         "uncertainty_spearman": get("uncertainty", "uncertainty_spearman"),
         "mc_dropout_spearman": get("uncertainty", "mc_dropout_spearman"),
+        "truck_open_loop_position_error": get("uncertainty", "open_loop_position_error"),
+        "car_open_loop_position_error": get("car", "open_loop_position_error"),
         # Policy learning through the model (PPUU) needs the truck controller: not measured here yet.
         "offline_success_with_reg": None,
         "offline_success_without_reg": None,
@@ -423,7 +538,7 @@ def main() -> None:
     print_table(
         "World models",
         ["figure", "value"],
-        [[key, value] for key, value in figures.items() if key not in ("parts", "targets")],
+        [[key, value] for key, value in figures.items() if not isinstance(value, dict)],
     )
     finish("worldmodels", figures, args.quick)
 
