@@ -33,7 +33,8 @@ METHODS = ("simclr", "vicreg", "barlow")
 class SSLConfig:
     """The method and its model.
 
-    The encoder is the Nature trunk fitted to the image with a `feature_dim` output; `channels_last`
+    The encoder is the Nature trunk fitted to the image with a `feature_dim` output (None: the trunk's
+    flattened conv features, whose layout keeps where things are in the image); `channels_last`
     builds it for (H, W, C) inputs, the layout of Gymnasium's pixel observations, so the pretrained
     encoder can be handed to an agent as is. `projector` lists the projector's widths (the last is the
     embedding the loss sees). `temperature` is SimCLR's, `sim_coeff`, `std_coeff`, `cov_coeff` VICReg's
@@ -41,7 +42,7 @@ class SSLConfig:
     """
 
     method: str = "vicreg"
-    feature_dim: int = 128
+    feature_dim: int | None = 128
     projector: tuple[int, ...] = (256, 256)
     channels_last: bool = False
     temperature: float = 0.1
@@ -54,7 +55,8 @@ class SSLConfig:
         self.projector = tuple(self.projector)
         if self.method not in METHODS:
             raise UserError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
-        check_positive_int(self.feature_dim, "feature_dim")
+        if self.feature_dim is not None:
+            check_positive_int(self.feature_dim, "feature_dim")
         if not self.projector:
             raise UserError("projector needs at least one width")
         for width in self.projector:
@@ -76,7 +78,7 @@ class SSLModel(nn.Module):
             ConvEncoderConfig.nature(in_shape, out_dim=cfg.feature_dim, channels_last=cfg.channels_last)
         )
         *hidden, out = cfg.projector
-        self.projector = MLP(MLPConfig(cfg.feature_dim, out, tuple(hidden), layer_norm=True))
+        self.projector = MLP(MLPConfig(self.encoder.feature_dim, out, tuple(hidden), layer_norm=True))
 
     def features(self, images: Tensor) -> Tensor:
         """The representation of `[B, C, H, W]` images: the encoder's output."""

@@ -35,6 +35,9 @@ def test_channels_last_encoder_takes_gymnasium_frames():
     assert model.encoder.cfg.in_shape == (36, 48, 3)
     assert model.features(torch.rand(2, 3, 36, 48)).shape == (2, 16)
     assert model.encoder(torch.zeros(2, 36, 48, 3, dtype=torch.uint8)).shape == (2, 16)
+    trunk = SSLModel((3, 36, 48), SSLConfig(channels_last=True, feature_dim=None, projector=(8,)))
+    assert trunk.features(torch.rand(2, 3, 36, 48)).shape == (2, 64 * 6 * 9)  # the conv trunk's features
+    assert trunk(torch.rand(2, 3, 36, 48)).shape == (2, 8)
 
 
 def test_full_batches_drop_the_remainder(digits):
