@@ -7,7 +7,9 @@ STAMP := $(VENV)/.installed
 export SDL_VIDEODRIVER ?= dummy
 export MUJOCO_GL ?= egl
 
-.PHONY: demo test bench bench-tabular bench-dqn lint clean
+BENCHMARKS := tabular dqn pg mpc truck perception worldmodels scale
+
+.PHONY: demo test bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,13 +24,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-bench: bench-tabular bench-dqn
+# `make bench` runs every benchmark (each writes benchmarks/results/NAME.json); `make bench-NAME` one of them.
+bench: $(addprefix bench-,$(BENCHMARKS))
 
-bench-tabular: $(STAMP)
-	$(BIN)/python benchmarks/bench_tabular.py
-
-bench-dqn: $(STAMP)
-	$(BIN)/python benchmarks/bench_dqn.py
+bench-%: $(STAMP)
+	$(BIN)/python benchmarks/bench_$*.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
