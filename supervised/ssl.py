@@ -84,6 +84,13 @@ class SSLModel(nn.Module):
         """The representation of `[B, C, H, W]` images: the encoder's output."""
         return self.encoder(images.permute(0, 2, 3, 1) if self.cfg.channels_last else images)
 
+    def trunk_features(self, images: Tensor) -> Tensor:
+        """The conv trunk's flattened features, below the encoder's `feature_dim` layer (the same as
+        `features` when `feature_dim` is None): spatial, so where things are in the image is kept."""
+        if self.cfg.feature_dim is None:
+            return self.features(images)
+        return self.encoder.net[:-2](images)  # the convs take (C, H, W); the last two are Linear, activation
+
     def forward(self, images: Tensor) -> Tensor:
         return self.projector(self.features(images))
 

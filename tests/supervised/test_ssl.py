@@ -38,6 +38,12 @@ def test_channels_last_encoder_takes_gymnasium_frames():
     trunk = SSLModel((3, 36, 48), SSLConfig(channels_last=True, feature_dim=None, projector=(8,)))
     assert trunk.features(torch.rand(2, 3, 36, 48)).shape == (2, 64 * 6 * 9)  # the conv trunk's features
     assert trunk(torch.rand(2, 3, 36, 48)).shape == (2, 8)
+    frames = torch.rand(2, 3, 36, 48)
+    assert torch.equal(trunk.trunk_features(frames), trunk.features(frames))
+    assert model.trunk_features(frames).shape == (2, 64 * 6 * 9)
+    # The trunk's features, through the encoder's last layer, are the features.
+    head = model.encoder.net[-2:]
+    assert torch.allclose(head(model.trunk_features(frames)), model.features(frames), atol=1e-6)
 
 
 def test_full_batches_drop_the_remainder(digits):
