@@ -31,6 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.bench_dqn_gridworld import greedy_return  # noqa: E402
 from benchmarks.common import RESULTS_DIR, finish, print_table, run_worker  # noqa: E402
 from supervised.classify import ClassifierConfig  # noqa: E402
 
@@ -312,18 +313,6 @@ DQN_HYPERPARAMS = {
 }
 
 
-def greedy_return(env: Any, act: Any, max_steps: int = 100) -> float:
-    """Undiscounted return of one episode from the start cell (the grid is deterministic: noise 0)."""
-    obs, _ = env.reset(seed=0)
-    total = 0.0
-    for _ in range(max_steps):
-        obs, reward, terminated, truncated, _ = env.step(int(act(obs)))
-        total += float(reward)
-        if terminated or truncated:
-            break
-    return total
-
-
 def dqn_run(encoder: Any, freeze: bool, seed: int, budget: int, optimal: float) -> int | None:
     """Env steps until DQN's greedy policy earns the optimal return (checked every DQN_CHECK_EVERY
     steps; training stops there), or None within `budget`."""
@@ -337,7 +326,7 @@ def dqn_run(encoder: Any, freeze: bool, seed: int, budget: int, optimal: float) 
 
     def check(dqn: Any) -> bool:
         if dqn.num_timesteps % DQN_CHECK_EVERY == 0:
-            if greedy_return(probe, lambda o: dqn.predict(o)[0]) >= optimal - 1e-9:
+            if greedy_return(probe, lambda o: dqn.predict(o)[0], max_steps=100) >= optimal - 1e-9:
                 reached.append(dqn.num_timesteps)
                 return False
         return True
@@ -360,7 +349,7 @@ def dqn_section(quick: bool) -> dict[str, Any]:
 
     index_env = gym.make(FRAMES_ENV, **{**DQN_KWARGS, "obs": "index"})
     policy = value_iteration(index_env.unwrapped.mdp(), DQN_GAMMA, tol=1e-10).policy
-    optimal = greedy_return(index_env, lambda state: policy[state])
+    optimal = greedy_return(index_env, lambda state: policy[state], max_steps=100)
     frames = frames_data(DQN_KWARGS, 1000 if quick else 2000, seed=123)
     # The frozen features are the conv trunk's, the ones the position probe reads (see
     # pretrain_frames_encoder): a trunk-only encoder takes the pretrained convs' weights.

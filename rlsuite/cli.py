@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from core.errors import UserError
-from rlsuite.registry import ALGORITHMS
+from rlsuite.registry import ALGORITHMS, get_algorithm
 from rlsuite.report import report_command
 from rlsuite.sweep import sweep_command
 
@@ -155,7 +155,8 @@ def solve(
 @click.option(
     "--steps",
     type=click.IntRange(min=1),
-    help="Total env steps (a task's own budget, e.g. epochs); --resume keeps the run's  [default: 50000]",
+    help="Total env steps, or the algorithm's own unit where `rlsuite list` says so (BPTT iterations, "
+    "epochs); --resume keeps the run's  [default: 50000]",
 )
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
 @click.option(
@@ -220,7 +221,7 @@ def train(
         env_id,
         parse_assignments(env_kwargs, "--env-kwarg"),
         parse_assignments(sets, "--set"),
-        steps or TrainSpec.steps,
+        steps or get_algorithm(algo).default_steps or TrainSpec.steps,
         seed,
     )
     path = run_path(out, spec)

@@ -28,6 +28,8 @@ class Algorithm:
     kind: Kind
     target: str
     description: str
+    default_steps: int | None = None
+    """The budget when ``--steps`` is not given, in the algorithm's own unit (``None``: the CLI's)."""
 
     def load(self) -> Any:
         """Import and return the function or class that implements the algorithm."""
@@ -53,7 +55,11 @@ ALGORITHMS: dict[str, Algorithm] = {
         Algorithm("barlow", "task", "rlsuite.supervised_tasks:barlow", "Barlow Twins pretraining"),
         Algorithm("truck-emulator", "task", "rlsuite.truck_tasks:emulator_task", "truck dynamics emulator"),
         Algorithm(
-            "truck-controller", "agent", "agents.truck_controller:TruckController", "truck control, BPTT"
+            "truck-controller",
+            "agent",
+            "agents.truck_controller:TruckController",
+            "truck controller by backprop through time (steps = BPTT iterations)",
+            default_steps=240,
         ),
     )
 }

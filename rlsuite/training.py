@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,12 +92,14 @@ def train(
     resume: bool = False,
     eval_episodes: int = 20,
     progress_bar: bool = True,
+    callback: Callable[[Agent], bool | None] | None = None,
 ) -> TrainOutcome:
     """Train ``spec.algo`` on ``spec.env_id`` until it has ``spec.steps`` steps; save, evaluate, plot.
 
     The run folder ``path`` is created only once the env and the agent are built, so a mistake in the
     request leaves nothing behind. With ``resume``, the agent is loaded from the folder's model and trains
-    the remaining steps. Ctrl-C saves a checkpoint and raises :class:`TrainingInterrupted`.
+    the remaining steps. ``callback(agent)`` returning False stops learning early (SB3's rule). Ctrl-C saves
+    a checkpoint and raises :class:`TrainingInterrupted`.
     """
     agent_class = _agent_class(spec.algo)
     if "seed" in spec.hyperparams and spec.hyperparams["seed"] != spec.seed:
@@ -115,7 +118,8 @@ def train(
 
     with MetricsLogger(run.path) as logger:
         try:
-            agent.learn(max(0, spec.steps - agent.num_timesteps), progress_bar=progress_bar, logger=logger)
+            remaining = max(0, spec.steps - agent.num_timesteps)
+            agent.learn(remaining, callback=callback, progress_bar=progress_bar, logger=logger)
         except KeyboardInterrupt:
             agent.save(run.model_path)
             raise TrainingInterrupted(
@@ -153,10 +157,13 @@ def _agent_class(algo: str) -> type[Agent]:
 
 
 def _plot_run(run: RunDir, spec: TrainSpec, agent: Agent, env: gym.Env) -> dict[str, Path]:
-    """The learning curve, and for grid worlds the learned values (max_a Q) with their greedy arrows."""
-    title = f"{spec.algo} on {spec.env_id}"
-    curve = plot_learning_curve(agent.episode_returns, run.media_path("learning_curve.png"), title=title)
-    media = {"learning curve": curve}
+    """The learning curve (when the agent played episodes), and for grid worlds the learned values (max_a Q)
+    with their greedy arrows."""
+    media: dict[str, Path] = {}
+    if len(agent.episode_returns):  # an agent trained on a model (the truck controller) plays no episodes
+        title = f"{spec.algo} on {spec.env_id}"
+        path = run.media_path("learning_curve.png")
+        media["learning curve"] = plot_learning_curve(agent.episode_returns, path, title=title)
     grid = env.unwrapped
     if hasattr(agent, "q_table") and hasattr(grid, "cell_to_state"):
         q = np.asarray(agent.q_table)

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from core.checkpoint import load_checkpoint, save_checkpoint
 from core.errors import UserError
 from perception.mlp import MLP, MLPConfig
-from worldmodels.normalizer import Normalizer
+from worldmodels.batches import Standardiser
 from worldmodels.transitions import Transitions
 
 KIND = "emulator"
@@ -53,8 +53,8 @@ class Emulator(nn.Module):
         self.state_dim, self.action_dim = cfg.state_dim, cfg.action_dim
         in_dim = cfg.state_dim + len(cfg.angle_dims) + cfg.action_dim
         self.net = MLP(MLPConfig(in_dim, cfg.state_dim, hidden=cfg.hidden, activation=cfg.activation))
-        self.input_norm = Normalizer(in_dim)
-        self.delta_norm = Normalizer(cfg.state_dim)
+        self.input_norm = Standardiser(in_dim)
+        self.delta_norm = Standardiser(cfg.state_dim)
 
     def encode(self, state: Tensor, action: Tensor) -> Tensor:
         """The raw network input: state with each angle as (sin, cos), then the action."""
