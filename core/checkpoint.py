@@ -72,14 +72,15 @@ def _to_loadable(value: Any, where: str) -> Any:
     """Convert numpy values to torch/python ones, and reject anything weights_only refuses."""
     import torch
 
+    # numpy scalars first: np.float64 is a float subclass, yet weights_only refuses to load it
+    if isinstance(value, np.generic):
+        return value.item()
     if isinstance(value, torch.Tensor) or isinstance(value, _PRIMITIVES):
         return value
     if isinstance(value, np.ndarray):
         if value.dtype == object:
             raise TypeError(f"checkpoint {where}: numpy object arrays cannot be saved")
         return torch.from_numpy(np.ascontiguousarray(value))
-    if isinstance(value, np.generic):
-        return value.item()
     if isinstance(value, dict):
         return {k: _to_loadable(v, f"{where}[{k!r}]") for k, v in value.items()}
     if isinstance(value, list | tuple):

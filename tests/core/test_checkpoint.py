@@ -13,6 +13,7 @@ def _payload():
         "hyperparams": {"gamma": 0.99, "hidden": [64, 64], "double": True, "note": None},
         "buffer": np.arange(6, dtype=np.float32).reshape(2, 3),
         "step": np.int64(1234),
+        "mean": np.float64(0.25),  # a float subclass that weights_only would refuse as it is
         "pair": (1, "a"),
     }
 
@@ -28,6 +29,7 @@ def test_round_trip(tmp_path):
     assert isinstance(loaded["buffer"], torch.Tensor)  # numpy arrays come back as tensors
     assert np.array_equal(loaded["buffer"].numpy(), payload["buffer"])
     assert loaded["step"] == 1234 and type(loaded["step"]) is int
+    assert loaded["mean"] == 0.25 and type(loaded["mean"]) is float
     assert loaded["pair"] == (1, "a")
 
 
