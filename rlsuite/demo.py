@@ -11,21 +11,39 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import click
 import gymnasium as gym
 import numpy as np
 
 from agents.base import Agent
+from agents.dqn_callbacks import StopOnTrainingReturn
 from agents.tabular import PlanningResult, policy_iteration, q_iteration, value_iteration
 from agents.tabular.planning import evaluate_policy_exactly
 from core.env_source import make_env
 from core.recording import record_episode
 from core.rundir import RunDir
 from envs import GRIDWORLD_ID, GridWorldEnv
+from rlsuite.demo_mpc import mpc_section
 from rlsuite.plots import plot_residuals, plot_values
 from rlsuite.training import TrainSpec, train
 
+# The recommended CartPole settings (RL-Zoo's, plus Double DQN and 3-step returns; see bench_dqn.py).
+DQN_CARTPOLE = {"n_step": 3, "double_q": True}
+# RL-Zoo's CartPole settings for PPO (see bench_pg.py): 8 copies, short rollouts, a linear schedule.
+PPO_CARTPOLE = {
+    "n_envs": 8,
+    "n_steps": 32,
+    "batch_size": 256,
+    "gae_lambda": 0.8,
+    "gamma": 0.98,
+    "n_epochs": 20,
+    "ent_coef": 0.0,
+    "learning_rate": 1e-3,
+    "clip_range": 0.2,
+    "linear_schedule": True,
+}
 GAMMA = 0.9
 MAZE_GAMMA = 0.99  # the maze's path is long: with 0.9 the start's value would round to zero
 PLANNERS = {"vi": value_iteration, "pi": policy_iteration, "qi": q_iteration}
@@ -131,6 +149,44 @@ def _compare_with_optimum(ctx: DemoContext, agent: Agent, grid: GridWorldEnv) ->
     )
 
 
+def deep_agent_section(
+    algo: str,
+    env_id: str,
+    steps: int,
+    hyperparams: dict[str, Any] | None = None,
+    stop_at_return: float | None = None,
+    fps: int = 50,
+) -> Callable[[DemoContext], None]:
+    """A section that trains ``algo`` on ``env_id`` for at most ``steps`` steps (stopping once the last 10
+    training episodes average ``stop_at_return``), evaluates the greedy policy and records a GIF."""
+
+    def section(ctx: DemoContext) -> None:
+        spec = TrainSpec(algo, env_id, {}, dict(hyperparams or {}), steps=steps, seed=ctx.seed)
+        stop = None if stop_at_return is None else StopOnTrainingReturn(stop_at_return, episodes=10)
+        start = time.perf_counter()
+        outcome = train(spec, ctx.run.path / algo, eval_episodes=20, progress_bar=False, callback=stop)
+        seconds = time.perf_counter() - start
+        returns = outcome.agent.episode_returns
+        first, last = np.mean(returns[:10]), np.mean(returns[-10:])
+        ctx.say(
+            f"  {outcome.agent.num_timesteps} steps in {seconds:.1f} s; mean return of the first 10 episodes "
+            f"{first:.1f}, of the last 10 {last:.1f}"
+        )
+        evaluation = outcome.evaluation
+        ctx.say(
+            f"  greedy policy over {len(evaluation.returns)} episodes: "
+            f"{evaluation.mean_return:.1f} ± {evaluation.std_return:.1f}"
+        )
+        ctx.files[f"{algo} run"] = outcome.run.path
+        ctx.files.update({f"{algo} {label}": path for label, path in outcome.media.items()})
+        gif = record_episode(
+            outcome.agent, env_id, outcome.run.media_path("greedy.gif"), seed=ctx.seed, fps=fps
+        )
+        ctx.files[f"{algo} gif"] = Path(gif["path"])
+
+    return section
+
+
 def _book_env(render_mode: str | None = None) -> gym.Env:
     return make_env(GRIDWORLD_ID, layout="book", render_mode=render_mode)
 
@@ -141,6 +197,15 @@ SECTIONS: list[Section] = [
     ("Exact planning on the book grid (gamma 0.9, noise 0.2)", plan_book),
     (f"Value iteration on a generated 21x21 maze (gamma {MAZE_GAMMA})", plan_maze),
     ("Tabular Q-learning on the book grid", q_learning_book),
+    (
+        "DQN on CartPole-v1 (replay, target network, Double DQN, 3-step returns)",
+        deep_agent_section("dqn", "CartPole-v1", 50_000, DQN_CARTPOLE, stop_at_return=475),
+    ),
+    (
+        "PPO on CartPole-v1 (clipped surrogate, GAE)",
+        deep_agent_section("ppo", "CartPole-v1", 60_000, PPO_CARTPOLE, stop_at_return=475),
+    ),
+    ("Model-predictive control of the kinematic car: gradient, CEM, MPPI", mpc_section),
 ]
 
 

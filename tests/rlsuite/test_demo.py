@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from rlsuite.demo import DEMO_MARKER, open_demo_dir
 
 from .conftest import assert_user_error
 
 
+@pytest.mark.timeout(900)  # the whole tour: a few minutes on two cores
 def test_demo_end_to_end(run_cli, tmp_path):
     out = tmp_path / "demo"
     result = run_cli("demo", "--out", out)
@@ -15,6 +18,11 @@ def test_demo_end_to_end(run_cli, tmp_path):
         assert (out / name).stat().st_size > 1000, name
     for name in ("learning_curve.png", "values.png", "greedy.gif", "model.pt", "eval.json"):
         assert (out / "q-learning" / name).is_file(), name
+    for algo in ("dqn", "ppo"):
+        for name in ("learning_curve.png", "greedy.gif", "model.pt", "eval.json"):
+            assert (out / algo / name).is_file(), (algo, name)
+    for name in ("car_obstacles.gif", "mpc_horizons.png"):
+        assert (out / name).stat().st_size > 1000, name
     assert "DIFFERENT" not in result.stdout
     assert run_cli("eval", out / "q-learning", "--episodes", "3").exit_code == 0
 
