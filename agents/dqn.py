@@ -291,8 +291,9 @@ class DQN(Agent):
         """Run ``total_steps`` more env steps, training as configured; ``callback(self)`` False stops early.
 
         The ε schedule runs from ``num_timesteps`` to ``num_timesteps + total_steps``, as in Q-learning, so a
-        resumed run follows the schedule of an uninterrupted one. The replay buffer is not saved: a loaded
-        agent collects ``learning_starts`` fresh steps (with its ε-greedy policy) before it trains again.
+        resumed run follows the schedule of an uninterrupted one. An agent saved without its replay buffer
+        (the default) collects ``learning_starts`` fresh steps (ε-greedy) after loading before it trains
+        again; one saved with ``save(path, include_replay=True)`` trains on at once.
         """
         if total_steps < 0:
             raise UserError(f"total_steps must be non-negative, got {total_steps}")
