@@ -394,6 +394,13 @@ def main() -> None:
         figures["car_parts_load_average_before_after"] = earlier.get("load_average_before_after")
     else:
         figures, targets = car_parts(part, args)
+        earlier_path = RESULTS_DIR / ("mpc-quick.json" if args.quick else "mpc.json")
+        if not args.pets and earlier_path.exists():
+            # The PETS parts of an earlier run stay as they were measured (their command is kept with them).
+            earlier = json.loads(earlier_path.read_text())
+            figures.update({k: v for k, v in earlier.items() if k.startswith(("pets", "ppo"))})
+            targets.update({k: v for k, v in earlier["targets"].items() if k.startswith("PETS")})
+            figures["pets_parts_command"] = earlier.get("pets_parts_command", earlier["command"])
     if args.pets or args.pets_only:
         pets_figures, pets_targets = pets_parts(part, args)
         figures.update(pets_figures)
