@@ -158,10 +158,14 @@ def work_sb3(budget: dict, env_steps: int) -> dict:
 
     env_kwargs = {"angles": "sincos"}
     model = PPO("MlpPolicy", make_env(ENV_ID, **env_kwargs), seed=0, verbose=0)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     model.learn(env_steps)
-    figures = {"train_seconds": time.perf_counter() - start, "env_steps": env_steps}
-    figures.update(evaluation_figures(model, env_kwargs, min(budget["episodes"], 200)))
+    figures = {
+        "train_seconds": time.perf_counter() - start,
+        "train_cpu_seconds": time.process_time() - cpu_start,
+        "env_steps": env_steps,
+    }
+    figures.update(evaluation_figures(model, env_kwargs, budget["episodes"]))
     return figures
 
 
@@ -234,14 +238,26 @@ def main() -> None:
     if not args.sb3:
         args.skip.append("sb3_ppo")
 
+    ran: set[str] = set()
+
+    def refresh() -> None:
+        """Take the other parts' figures from the file as it is now: another run of this script (other
+        parts) may have written it since this one started."""
+        if previous.is_file():
+            latest = json.loads(previous.read_text())["runs"]
+            runs.update({part: figures for part, figures in latest.items() if part not in ran})
+
     def run(part: str, worker_args: list[str], timeout: float) -> None:
         if part in args.skip:
             runs.setdefault(part, {"status": "not run"})
             return
         if part == "controller":
             Path(emulator_path).unlink(missing_ok=True)  # trained afresh, and timed
-        runs[part] = run_worker(script, worker_args, timeout=timeout)
-        print(f"{part}: {runs[part]}", flush=True)
+        result = run_worker(script, worker_args, timeout=timeout)
+        ran.add(part)
+        refresh()
+        runs[part] = result
+        print(f"{part}: {result}", flush=True)
         write_results(name, summarise(runs, budget))  # each part's figures are kept as soon as they exist
 
     run("controller", ["pipeline", spec, "emulator", "plain", emulator_path], 3600)
@@ -252,6 +268,7 @@ def main() -> None:
     our_env_steps = runs.get("controller", {}).get("emulator_transitions") or 0
     run("sb3_ppo", ["sb3", spec, str(budget["sb3_factor"] * our_env_steps)], 4 * 3600)
 
+    refresh()
     print_table(
         f"Truck backer-upper on {budget['episodes']} random starts (MPC: {budget['mpc_episodes']})",
         ["method", "success", "jackknife", "final dist", "train s", "status"],
