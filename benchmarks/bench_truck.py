@@ -182,13 +182,13 @@ def summarise(runs: dict[str, dict], budget: dict) -> dict:
     """The results file's figures from the parts' runs (a part not run has no figures)."""
     ours, conditioned = runs.get("controller", {}), runs.get("conditioned", {})
     mpc_true, mpc_emulator = runs.get("mpc_true", {}), runs.get("mpc_emulator", {})
-    sb3 = runs.get("sb3_ppo", {})
+    sb3, ceiling = runs.get("sb3_ppo", {}), runs.get("ceiling", {})
     controller_rate, conditioned_rate = ours.get("success_rate"), conditioned.get("success_rate")
     return {
         "env": ENV_ID,
         "eval_seed": EVAL_SEED,
         "budget": budget,
-        "mpc": MPC,
+        "mpc": mpc_true.get("settings", MPC),
         "controller_success_rate": controller_rate,
         "controller_true_kinematics_success_rate": runs.get("controller_true", {}).get("success_rate"),
         "target_conditioned_success_rate": conditioned_rate,
@@ -198,7 +198,14 @@ def summarise(runs: dict[str, dict], budget: dict) -> dict:
         "mpc_true_success_rate": mpc_true.get("success_rate"),
         "mpc_emulator_success_rate": mpc_emulator.get("success_rate"),
         "mpc_step_ms": mpc_true.get("step_ms"),
+        "mpc_step_cpu_ms": mpc_true.get("step_cpu_ms"),
         "mpc_emulator_step_ms": mpc_emulator.get("step_ms"),
+        "mpc_emulator_step_cpu_ms": mpc_emulator.get("step_cpu_ms"),
+        "mpc_episodes": mpc_true.get("episodes"),
+        "dockable_lower_bound": ceiling.get("dockable_lower_bound"),
+        "dockable_upper_bound": ceiling.get("dockable_upper_bound"),
+        "dockable_starts": ceiling.get("starts"),
+        "dockable_method": ceiling.get("method"),
         "sb3_success_rate": sb3.get("success_rate"),
         "sb3_env_steps": sb3.get("env_steps"),
         "our_env_steps": ours.get("emulator_transitions"),
