@@ -18,6 +18,7 @@ from core.validation import check_positive_int, check_range
 
 SIZE = 64  # pixels of the rgb_array picture
 EXTENT = 6.0  # the picture shows [-EXTENT, EXTENT] in x and y
+START_EXTENT = 3.0  # the ego starts with |x|, |y| <= this
 
 
 class ForkEnv(gym.Env):
@@ -29,7 +30,8 @@ class ForkEnv(gym.Env):
     it keeps drifting that way after. Its start y is drawn from {-1, ..., -fork_after} steps before the
     fork, so every episode holds one fork transition. Reward: minus the ego's distance to the goal
     (0, 4); touching the other agent (distance < ``collision_radius``) ends the episode with -10.
-    Episodes are truncated after ``max_steps``.
+    Episodes are truncated after ``max_steps``; the observation space bounds what that many steps can
+    reach, and stepping an ended episode raises.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
@@ -56,23 +58,32 @@ class ForkEnv(gym.Env):
             raise UserError(f"unknown render mode {render_mode!r}; ForkEnv renders 'rgb_array' only")
         self.render_mode = render_mode
         self.goal = np.array([0.0, 4.0])
-        high = np.full(4, np.inf, dtype=np.float32)
+        # What max_steps steps can reach: the ego starts in [-3, 3] x [-3, -1] and moves at most
+        # ego_speed per axis per step; the other agent starts at most fork_after steps below the fork,
+        # climbs other_speed and drifts lateral sideways per step.
+        ego = START_EXTENT + self.ego_speed * self.max_steps
+        other_y = max(self.fork_after, self.max_steps) * self.other_speed
+        high = np.array([ego, ego, self.lateral * self.max_steps, other_y], dtype=np.float32)
         self.observation_space = spaces.Box(-high, high, dtype=np.float32)
         self.action_space = spaces.Box(-1.0, 1.0, (2,), dtype=np.float32)
         self._ego = np.zeros(2)
         self._other = np.zeros(2)
         self._steps = 0
+        self._done = True
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         rng = self.np_random
-        self._ego = np.array([rng.uniform(-3.0, 3.0), rng.uniform(-3.0, -1.0)])
+        self._ego = np.array([rng.uniform(-START_EXTENT, START_EXTENT), rng.uniform(-START_EXTENT, -1.0)])
         before = int(rng.integers(1, self.fork_after + 1))  # steps until the fork
         self._other = np.array([0.0, -before * self.other_speed + rng.uniform(0.0, 0.5 * self.other_speed)])
         self._steps = 0
+        self._done = False
         return self._obs(), {}
 
     def step(self, action: np.ndarray):
+        if self._done:
+            raise RuntimeError("call reset() before step() (the episode has ended)")
         action = np.clip(np.asarray(action, dtype=np.float64).reshape(2), -1.0, 1.0)
         self._ego = self._ego + self.ego_speed * action
         x, y = self._other
@@ -86,6 +97,7 @@ class ForkEnv(gym.Env):
         collided = bool(np.linalg.norm(self._ego - self._other) < self.collision_radius)
         reward = -float(np.linalg.norm(self._ego - self.goal)) - (10.0 if collided else 0.0)
         truncated = not collided and self._steps >= self.max_steps
+        self._done = collided or truncated
         return self._obs(), reward, collided, truncated, {"collided": collided}
 
     def _obs(self) -> np.ndarray:

@@ -1,5 +1,7 @@
 """The fork env: both outcomes of the fork occur, only there, and the API checks pass."""
 
+import warnings
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -13,7 +15,10 @@ STILL = np.zeros(2, dtype=np.float32)
 
 
 def test_check_env_and_registration():
-    check_env(ForkEnv(render_mode="rgb_array"), skip_render_check=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check_env(ForkEnv(render_mode="rgb_array"), skip_render_check=False)
+    assert not [w for w in caught if "infinity" in str(w.message)]  # a bounded observation space
     env = gym.make("rlsuite/Fork-v0")
     obs, _ = env.reset(seed=0)
     assert obs.shape == (4,)
@@ -58,3 +63,22 @@ def test_bad_options_are_user_errors():
         ForkEnv(p_left=1.5)
     with pytest.raises(UserError, match="render mode"):
         ForkEnv(render_mode="human")
+
+
+def test_observations_stay_in_a_bounded_space_and_an_ended_episode_cannot_step():
+    for env in (ForkEnv(), ForkEnv(lateral=0.5, ego_speed=1.0, fork_after=6, max_steps=4)):
+        assert np.isfinite(env.observation_space.high).all()
+        rng = np.random.default_rng(0)
+        for seed in range(100):
+            obs, _ = env.reset(seed=seed)
+            assert env.observation_space.contains(obs)
+            done = False
+            while not done:
+                action = np.sign(rng.uniform(-1, 1, 2)).astype(np.float32)  # full speed: the extremes
+                obs, _, terminated, truncated, _ = env.step(action)
+                assert env.observation_space.contains(obs), obs
+                done = terminated or truncated
+        with pytest.raises(RuntimeError, match="reset"):
+            env.step(STILL)
+    with pytest.raises(RuntimeError, match="reset"):
+        ForkEnv().step(STILL)
