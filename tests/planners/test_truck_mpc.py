@@ -1,35 +1,105 @@
-"""Gradient MPC docks the truck from near the dock, through the kinematics, with the truck's cost."""
+"""The truck's MPC pieces: held actions, the docking cost, gradient MPC docking, and the dockable bounds."""
 
 import math
 
 import torch
 
+from envs.truck.batch import sample_starts
 from envs.truck.env import TruckBackerUpperEnv
 from envs.truck.kinematics import MAX_STEER, TruckKinematics
 from planners.gradient_mpc import GradientMPC
+from planners.held_action import HeldAction
 from planners.truck_cost import TruckDockingCost
+from planners.truck_dockable import DockableSearch, certainly_undockable, dockable, open_loop_docks
 
 
-def test_truck_cost_prefers_square_arrivals_on_the_dock():
+def test_held_action_steps_the_wrapped_dynamics_repeat_times():
+    kinematics = TruckKinematics()
+    state = torch.tensor([[20.0, 1.0, 0.3, 0.1]], dtype=torch.float64)
+    action = torch.tensor([[0.2]], dtype=torch.float64)
+    expected = state
+    for _ in range(7):
+        expected = kinematics.step(expected, action)
+    assert torch.allclose(HeldAction(kinematics, 7).step(state, action), expected)
+
+
+def _straight_back(rear_y: float, theta1: float, steps: int = 8, x_rear0: float = 0.35) -> torch.Tensor:
+    """``[steps+1, 4]`` a truck backing in a straight line (θ0 = θ1) whose rear crosses x = 0."""
+    rows = []
+    for t in range(steps + 1):
+        rear_x = x_rear0 - 0.1 * t * math.cos(theta1)
+        y = rear_y - 0.1 * t * math.sin(theta1)
+        rows.append([rear_x + 4 * math.cos(theta1), y + 4 * math.sin(theta1), theta1, theta1])
+    return torch.tensor(rows)
+
+
+def test_truck_cost_judges_the_arrival_where_the_rear_crosses_the_wall():
     cost = TruckDockingCost()
-    actions = torch.zeros(3, 1, 1)
-    square = torch.tensor([[4.5, 0.0, 0.0, 0.0], [4.2, 0.0, 0.0, 0.0]])
-    askew = torch.tensor([[4.5, 0.0, 0.3, 0.3], [4.2, 0.0, 0.3, 0.3]])
-    off = torch.tensor([[4.5, 3.0, 0.0, 0.0], [4.2, 3.0, 0.0, 0.0]])
+    actions = torch.zeros(3, 8, 1)
+    square = _straight_back(0.0, 0.0)
+    askew = _straight_back(0.0, math.radians(20))
+    off = _straight_back(3.0, 0.0)
     values = cost(torch.stack((square, askew, off)), actions)
     assert values[0] < values[1] and values[0] < values[2]
+    # The states past the wall do not count: a square arrival costs the same whatever follows it.
+    later = square.clone()
+    later[-1, 1] += 5.0
+    assert torch.allclose(cost(later[None], actions[:1]), values[:1])
 
 
-def test_mpc_docks_from_a_truck_length_out():
-    kinematics = TruckKinematics()
+def test_truck_cost_far_out_prefers_the_guide_heading():
+    cost = TruckDockingCost()
+    # The rear at (16, 0): backing straight at the dock is on the guide; turned 90° is not.
+    on_guide = torch.tensor([[[20.0, 0.0, 0.0, 0.0], [19.9, 0.0, 0.0, 0.0]]])
+    across = torch.tensor([[[16.0, 4.0, math.pi / 2, math.pi / 2], [16.0, 3.9, math.pi / 2, math.pi / 2]]])
+    actions = torch.zeros(1, 1, 1)
+    assert cost(on_guide, actions) < cost(across, actions)
+
+
+def test_mpc_with_held_actions_docks_from_off_the_dock_line():
     planner = GradientMPC(
-        kinematics, TruckDockingCost(), horizon=20, action_low=-MAX_STEER, action_high=MAX_STEER, iterations=3
+        HeldAction(TruckKinematics(), 5),
+        TruckDockingCost(),
+        horizon=12,
+        action_low=-MAX_STEER,
+        action_high=MAX_STEER,
+        iterations=3,
     )
     env = TruckBackerUpperEnv()
-    env.reset(options={"state": (8.5, 1.2, math.radians(8), math.radians(4))})
+    env.reset(options={"state": (12.0, 2.5, math.radians(10), math.radians(5))})
     done, info = False, {}
     while not done:
         action = planner.plan(torch.as_tensor(env.state, dtype=torch.float32))
-        _, _, terminated, truncated, info = env.step(action.numpy())
-        done = terminated or truncated
+        for _ in range(5):
+            _, _, terminated, truncated, info = env.step(action.numpy())
+            done = terminated or truncated
+            if done:
+                break
     assert info["is_success"], info
+
+
+def test_certainly_undockable_catches_a_rear_backing_into_the_far_wall_only():
+    # θ1 = π: the cab is towards the dock and the rear (x + 4) backs straight at the far wall.
+    starts = torch.tensor(
+        [[35.8, 0.0, math.pi, math.pi], [35.8, 0.0, 0.0, 0.0], [20.0, 0.0, math.pi, math.pi]],
+        dtype=torch.float64,
+    )
+    assert certainly_undockable(starts).tolist() == [True, False, False]
+
+
+def test_no_steering_docks_a_start_proved_undockable():
+    starts = sample_starts(20_000, torch.Generator().manual_seed(0))
+    doomed = starts[certainly_undockable(starts)][:50]
+    assert len(doomed) > 10
+    generator = torch.Generator().manual_seed(1)
+    for _ in range(4):  # random steering and its bang-bang version, in 20-step blocks
+        uniform = torch.rand(len(doomed), 50, 1, generator=generator, dtype=torch.float64)
+        actions = MAX_STEER * (2 * uniform - 1)
+        assert not bool(open_loop_docks(doomed, actions, 20, TruckKinematics()).any())
+        assert not bool(open_loop_docks(doomed, actions.sign() * MAX_STEER, 20, TruckKinematics()).any())
+
+
+def test_dockable_search_finds_a_plan_for_an_easy_start_and_none_for_a_doomed_one():
+    starts = torch.tensor([[14.0, 2.0, 0.2, 0.1], [35.8, 0.0, math.pi, math.pi]], dtype=torch.float64)
+    search = DockableSearch(blocks=15, repeat=10, restarts=3, iterations=60, check_every=10)
+    assert dockable(starts, search).tolist() == [True, False]
