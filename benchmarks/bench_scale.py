@@ -1,6 +1,6 @@
 """Scaling out on Ray: a 2 x 5 DQN sweep on CartPole-v1 against the same ten trials one after another.
 
-    python benchmarks/bench_scale.py            # 2 learning rates x 5 seeds x 10,000 steps
+    python benchmarks/bench_scale.py            # 2 learning rates x 5 seeds x 50,000 steps
     python benchmarks/bench_scale.py --quick    # 2 x 2 x 1,000 steps, for a smoke run
 
 Measured in one run, each part a fresh process timed from launch to exit (imports, Ray's start included):
@@ -212,7 +212,7 @@ def main() -> None:
         print(json.dumps(worker(*args.worker)))
         return
 
-    seeds, steps = (2, 1_000) if args.quick else (5, 10_000)
+    seeds, steps = (2, 1_000) if args.quick else (5, 50_000)
     trials = len(LEARNING_RATES) * seeds
     work = Path(tempfile.mkdtemp(prefix="bench-scale-"))
     config = sweep_file(work, seeds, steps)
