@@ -217,14 +217,18 @@ def gridworld(script: str, seeds: list[int], budget: int | None) -> dict:
 
 
 def lunarlander(script: str, seeds: list[int], steps: int) -> dict:
-    """Mean greedy return per seed after ``steps``; solved at 200."""
+    """Mean greedy return per seed within ``steps`` (stopped by greedy validation episodes); solved at 200."""
+    from benchmarks import bench_dqn_lunarlander as ll
+
     runs = run_all(script, ["lunarlander"], seeds, steps, timeout=7200)["lunarlander"]
     print_table(
-        f"DQN on LunarLander-v3: {steps:,} steps per seed",
-        ["seed", "eval return", "solved", "train s", "status"],
+        f"DQN on LunarLander-v3: at most {steps:,} steps per seed",
+        ["seed", "steps", "best validation", "eval return", "solved", "train s", "status"],
         [
             [
                 r["seed"],
+                r.get("steps", "-"),
+                r.get("best_validation_return", "-"),
                 r.get("eval_mean_return", "-"),
                 r.get("solved", "-"),
                 r.get("seconds", "-"),
@@ -234,6 +238,15 @@ def lunarlander(script: str, seeds: list[int], steps: int) -> dict:
         ],
     )
     return {
+        "lunarlander_hyperparameters": ll.HYPERPARAMS,
+        "lunarlander_stopping_rule": {
+            "validation_every": ll.VALIDATION_EVERY,
+            "validation_episodes": ll.VALIDATION_EPISODES,
+            "stop_return": ll.STOP_RETURN,
+            "validation_seeds_from": f"{ll.VALIDATION_SEED} + 10000 * seed",
+            "final_eval_seeds_from": f"{ll.EVAL_SEED} + seed",
+            "without_a_stop": "the whole budget, then the best-validated network",
+        },
         "lunarlander_steps": steps,
         "lunarlander_seeds": len(seeds),
         "lunarlander_seeds_solved": sum(r.get("solved", False) for r in runs),

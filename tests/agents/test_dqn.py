@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from agents.dqn import DQN
-from agents.dqn_callbacks import StopOnTrainingReturn
+from agents.dqn_callbacks import StopOnEvalReturn, StopOnTrainingReturn
 from core.errors import UserError
+from core.evaluation import evaluate_policy
 from perception import ConvEncoder, ConvEncoderConfig
 
 FAST = {"learning_starts": 50, "train_freq": 16, "gradient_steps": 8, "batch_size": 16, "net_arch": (16,)}
@@ -262,6 +263,31 @@ def test_stop_on_training_return_reads_the_last_episodes():
     dqn = DQN("CartPole-v1", **FAST)
     dqn.learn(5_000, callback=StopOnTrainingReturn(0.0, episodes=2), progress_bar=False)
     assert len(dqn.episode_returns) == 2 and dqn.num_timesteps == sum(dqn.episode_lengths)
+
+
+def test_stop_on_eval_return_checks_fresh_seeds_and_restores_the_best_network():
+    stop = StopOnEvalReturn("CartPole-v1", float("inf"), every=500, episodes=3, seed=7)
+    agent = DQN("CartPole-v1", **FAST).learn(2_000, callback=stop, progress_bar=False)
+    assert agent.num_timesteps == 2_000  # never reached: the whole budget
+    assert [at for at, _ in stop.history] == [500, 1_000, 1_500, 2_000]
+    assert stop.eval_steps > 0 and stop.best_return == max(value for _, value in stop.history)
+    best = int(np.argmax([value for _, value in stop.history]))
+    last = evaluate_policy(agent, "CartPole-v1", n_episodes=3, seed=7 + 3 * (len(stop.history) - 1))
+    assert last.mean_return == stop.history[-1][1]  # check k played seeds 7 + 3k, 7 + 3k + 1, ...
+    final = [p.clone() for p in agent.q_net.parameters()]
+    stop.restore_best(agent)
+    assert best < len(stop.history) - 1  # the test restores an earlier network, not the last one
+    assert any(not torch.equal(a, b) for a, b in zip(final, agent.q_net.parameters(), strict=True))
+    again = evaluate_policy(agent, "CartPole-v1", n_episodes=3, seed=7 + 3 * best)
+    assert again.mean_return == stop.best_return
+    for online, target in zip(agent.q_net.parameters(), agent.q_target.parameters(), strict=True):
+        torch.testing.assert_close(online, target)
+
+    stop = StopOnEvalReturn("CartPole-v1", 0.0, every=300, episodes=2)
+    agent = DQN("CartPole-v1", **FAST).learn(2_000, callback=stop, progress_bar=False)
+    assert agent.num_timesteps == 300 and len(stop.history) == 1  # the first check reached it
+    with pytest.raises(UserError, match="every"):
+        StopOnEvalReturn("CartPole-v1", 0.0, every=0)
 
 
 def test_numpy_acting_agrees_with_the_torch_network():
