@@ -30,7 +30,10 @@ from planners.costs import (
 )
 
 if TYPE_CHECKING:
+    import gymnasium as gym
+
     from rlsuite.demo import DemoContext
+    from worldmodels.pets import PETS
 
 HORIZON = 20  # 2 s at dt = 0.1
 # The settings the benchmark's real-time figures are measured at (horizon 20).
@@ -249,22 +252,43 @@ PETS_TASKS = {
 }
 
 
-def make_pets(env_id: str, seed: int = 0) -> Any:
-    """PETS with MPPI on a probabilistic ensemble, set up for one of ``PETS_TASKS``."""
+def pets_settings(env_id: str | None) -> dict[str, Any]:
+    """The settings PETS is tuned with on ``env_id``, flat: ``horizon``, MPPI's ``samples``, ``temperature``
+    and ``noise_std``, the loop's ``random_steps``, ``refit_every`` and ``epochs``, the ensemble's ``hidden``.
+    """
+    if env_id not in PETS_TASKS:
+        raise UserError(
+            f"PETS plans with a known cost, which rlsuite has for {' and '.join(PETS_TASKS)} only; "
+            f"not for {env_id!r}"
+        )
+    task = PETS_TASKS[env_id]
+    loop = {key: value for key, value in task.pets.items() if key != "ensemble"}
+    return {"horizon": task.horizon, **task.mppi, **loop, **task.pets["ensemble"]}
+
+
+def make_pets(env: gym.Env | str, seed: int = 0, **overrides: Any) -> PETS:
+    """PETS with MPPI on a probabilistic ensemble, for an env of ``PETS_TASKS``; ``overrides`` replace any of
+    its :func:`pets_settings`."""
     import gymnasium as gym
 
     from worldmodels.pets import PETS
 
-    if env_id not in PETS_TASKS:
-        raise UserError(f"PETS has no cost for {env_id!r}; choose one of {', '.join(PETS_TASKS)}")
-    task = PETS_TASKS[env_id]
-    env = gym.make(env_id)
+    env_id = env if isinstance(env, str) else (env.spec.id if env.spec is not None else None)
+    settings = pets_settings(env_id)
+    unknown = sorted(set(overrides) - set(settings))
+    if unknown:
+        raise UserError(f"unknown PETS setting {', '.join(unknown)}; valid: {', '.join(settings)}")
+    settings.update(overrides)
+    env = gym.make(env) if isinstance(env, str) else env
+    cost = PETS_TASKS[env_id].cost
     low, high = env.action_space.low, env.action_space.high
+    mppi = {key: settings[key] for key in ("samples", "temperature", "noise_std")}
 
     def make_planner(model: Any) -> MPPI:
-        return MPPI(model, task.cost, task.horizon, low, high, seed=seed, **task.mppi)
+        return MPPI(model, cost, settings["horizon"], low, high, seed=seed, **mppi)
 
-    return PETS(env, make_planner, seed=seed, **task.pets)
+    loop = {key: settings[key] for key in ("random_steps", "refit_every", "epochs")}
+    return PETS(env, make_planner, seed=seed, ensemble={"hidden": settings["hidden"]}, **loop)
 
 
 def evaluate_planning_agent(agent: Any, env_id: str, episodes: int, seed: int) -> list[float]:

@@ -61,6 +61,13 @@ ALGORITHMS: dict[str, Algorithm] = {
             "truck controller by backprop through time (steps = BPTT iterations)",
             default_steps=240,
         ),
+        Algorithm(
+            "pets",
+            "agent",
+            "rlsuite.pets_agent:PETSAgent",
+            "PETS: MPPI on a learned probabilistic ensemble (InvertedPendulum-v5, Reacher-v5)",
+            default_steps=10_000,
+        ),
     )
 }
 
