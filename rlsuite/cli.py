@@ -1,4 +1,4 @@
-"""The ``rlsuite`` command line: list, solve, train, eval, demo.
+"""The ``rlsuite`` command line: list, solve, plan, train, eval, demo.
 
 Results go to stdout (``--json`` prints exactly one object); progress and errors go to stderr. Every user
 mistake exits with status 2 and one line ``rlsuite: error: ...`` on stderr, never a traceback.
@@ -146,6 +146,70 @@ def solve(
         click.echo(format_solution(solution))
         if plot is not None:
             click.echo(f"\nheat map: {plot}")
+
+
+@cli.group(no_args_is_help=False)  # "Missing command", one line, not the help as an error
+def plan() -> None:
+    """Model-predictive control on a known model (the kinematic car)."""
+
+
+@plan.command("car")
+@click.option(
+    "--target",
+    type=(float, float),
+    required=True,
+    metavar="X Y",
+    help="Where to park, in metres (inside the arena).",
+)
+@click.option("--planner", default="mppi", show_default=True, help="gradient, cem or mppi.")
+@click.option(
+    "--obstacles",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Circles sampled (by --seed) on the straight way to the target.",
+)
+@click.option(
+    "--steps", type=click.IntRange(min=1), help="Control steps of 0.1 s  [default: the env's limit, 150]"
+)
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
+@click.option("--gif", type=click.Path(dir_okay=False, path_type=Path), help="Write the drive (.gif/.mp4).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def plan_car_command(
+    target: tuple[float, float],
+    planner: str,
+    obstacles: int,
+    steps: int | None,
+    seed: int,
+    gif: Path | None,
+    as_json: bool,
+) -> None:
+    """Drive the kinematic car from rest at the origin to --target X Y and stop, replanning at each step."""
+    from rlsuite.demo_mpc import plan_car
+
+    limit = {} if steps is None else {"max_steps": steps}
+    summary = plan_car(target, planner, obstacles=obstacles, gif=gif, seed=seed, **limit)
+    if as_json:
+        _print_json(summary)
+        return
+    x, y = summary["target"]
+    rows = {
+        "final position error": f"{summary['final_position_error']:.4f} m",
+        "final speed": f"{summary['final_speed']:.4f} m/s",
+        "parked": "yes" if summary["is_success"] else "no",
+    }
+    if summary["obstacles"]:
+        rows["collision"] = (
+            f"{'yes' if summary['collision'] else 'no'} ({len(summary['obstacles'])} obstacles)"
+        )
+    rows["median plan step"] = f"{summary['median_step_ms']:.2f} ms"
+    if gif is not None:
+        rows["gif"] = summary["gif"]
+    click.echo(
+        f"{planner} drove the car from rest at the origin to ({x:g}, {y:g}) in {summary['steps']} steps:"
+    )
+    for label, value in rows.items():
+        click.echo(f"  {label:<21} {value}")
 
 
 @cli.command()
