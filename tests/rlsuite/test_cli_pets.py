@@ -14,6 +14,7 @@ from core.checkpoint import load_checkpoint
 from core.errors import UserError
 from rlsuite.cli import cli
 from rlsuite.pets_agent import PETSAgent
+from rlsuite.training import TrainingInterrupted, TrainSpec, train
 
 from .conftest import assert_user_error
 
@@ -66,11 +67,12 @@ def test_planning_on_the_learned_model_balances_longer_than_random_actions(train
     assert evaluation["mean_length"] > 3 * np.mean(random_lengths)  # about 8x on seeds 0 to 3
 
 
-def test_eval_reads_the_run(trained):
-    result = invoke("eval", trained, "--episodes", "2", "--json")
+def test_eval_reads_the_run(trained, tmp_path):
+    result = invoke("eval", trained, "--episodes", "1", "--json", "--gif", tmp_path / "pendulum.gif")
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
-    assert summary["episodes"] == 2 and summary["mean_return"] > 0
+    assert summary["episodes"] == 1 and summary["mean_return"] > 0
+    assert (tmp_path / "pendulum.gif").stat().st_size > 0
 
 
 def test_resume_trains_the_remaining_steps(trained, tmp_path):
@@ -80,6 +82,21 @@ def test_resume_trains_the_remaining_steps(trained, tmp_path):
     assert result.exit_code == 0, result.stderr
     state = load_checkpoint(run / "model.pt")["state"]
     assert state["num_timesteps"] == 350 and len(state["data"]["obs"]) == 350
+
+
+def test_ctrl_c_keeps_every_step_taken_and_resume_goes_on(tmp_path):
+    spec = TrainSpec("pets", "InvertedPendulum-v5", {"max_episode_steps": 200}, SMALL, steps=250, seed=0)
+
+    def ctrl_c_at_step_150(agent):
+        if agent.num_timesteps == 150:
+            raise KeyboardInterrupt
+
+    with pytest.raises(TrainingInterrupted, match="--resume"):
+        train(spec, tmp_path / "run", progress_bar=False, callback=ctrl_c_at_step_150)
+    state = load_checkpoint(tmp_path / "run" / "model.pt")["state"]
+    assert state["num_timesteps"] == 150 and len(state["data"]["obs"]) == 150 and state["fitted"]
+    outcome = train(spec, tmp_path / "run", resume=True, eval_episodes=1, progress_bar=False)
+    assert outcome.agent.num_timesteps == 250 and len(outcome.agent.pets.fit_losses) == 2
 
 
 def test_broken_or_missing_checkpoints_are_one_line_errors(trained, tmp_path):
