@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
+from numbers import Real
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -41,7 +42,13 @@ class PETSAgentConfig:
 
     def __post_init__(self) -> None:
         if self.hidden is not None:
+            if not isinstance(self.hidden, list | tuple):
+                raise UserError(f"hidden must be a list of layer widths like [128, 128], got {self.hidden!r}")
             self.hidden = tuple(self.hidden)
+        for name in ("temperature", "noise_std"):  # the planner's checks assume numbers
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, Real) or value <= 0):
+                raise UserError(f"{name} must be a positive number, got {value!r}")
         threads = self.torch_threads
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
             raise UserError(f"torch_threads must be a non-negative integer, got {threads!r}")

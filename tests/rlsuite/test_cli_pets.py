@@ -118,9 +118,21 @@ def test_an_env_without_a_known_cost_names_the_ones_with_one(env_id, tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-def test_an_unknown_setting_names_the_valid_ones(tmp_path):
-    result = invoke("train", "pets", *ENV, "--set", "members=3", "--out", tmp_path / "run")
-    assert_user_error(result, "members", "horizon")
+@pytest.mark.parametrize(
+    ("setting", "fragment"),
+    [
+        ("members=3", "horizon"),  # unknown: the valid ones are named
+        ("hidden=64", "hidden"),
+        ("noise_std=x", "noise_std"),
+        ("temperature=0", "temperature"),
+        ("horizon=2.5", "horizon"),
+        ("epochs=0", "epochs"),
+    ],
+)
+def test_bad_settings_are_one_line_errors(setting, fragment, tmp_path):
+    result = invoke("train", "pets", *ENV, "--set", setting, "--out", tmp_path / "run")
+    assert_user_error(result, fragment)
+    assert not (tmp_path / "run").exists()
 
 
 def test_save_and_load_round_trip_on_reacher(tmp_path):
