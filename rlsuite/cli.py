@@ -33,6 +33,9 @@ class _Cli(click.Group):
         extra.pop("standalone_mode", None)
         try:
             code = super().main(args, prog_name or "rlsuite", standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as error:  # a bare `rlsuite`: the help, not an error
+            click.echo(error.ctx.get_help())
+            code = 0
         except click.UsageError as error:
             hint = f" (see '{error.ctx.command_path} --help')" if error.ctx is not None else ""
             _fail(error.format_message() + hint)

@@ -44,3 +44,8 @@ def test_console_script_reports_unknown_env_in_one_line(tmp_path):
 def test_help_exits_zero(run_cli):
     result = run_cli("--help")
     assert result.exit_code == 0 and "solve" in result.stdout
+
+
+def test_bare_command_prints_the_help(run_cli):
+    result = run_cli()
+    assert result.exit_code == 0 and "Commands:" in result.stdout and not result.stderr
