@@ -108,6 +108,17 @@ def work_pipeline(budget: dict, through: str, conditioned: bool, emulator_path: 
         model_steps=agent.log.model_steps,
     )
     figures.update(evaluation_figures(agent, env_kwargs, budget["episodes"]))
+    # How the evaluation's episodes end, by start heading (replayed on the batched kinematics).
+    from planners.truck_controller import failure_breakdown
+
+    starts, targets = [], []
+    for i in range(budget["episodes"]):
+        env.reset(seed=EVAL_SEED + i)
+        starts.append(torch.as_tensor(env.unwrapped.state))
+        targets.append(env.unwrapped.target_y)
+    figures["ends_by_start_heading"] = failure_breakdown(
+        agent.net, torch.stack(starts), torch.tensor(targets, dtype=torch.float64)
+    )
     if through == "emulator" and not conditioned:
         from rlsuite.demo_truck import plot_truck_paths, record_docking
 
@@ -187,6 +198,7 @@ def work_sb3(budget: dict, env_steps: int) -> dict:
     torch.set_num_threads(1)
     from stable_baselines3 import PPO
 
+    import envs  # noqa: F401  (registers the env's id)
     from core.env_source import make_env
 
     env_kwargs = {"angles": "sincos"}
