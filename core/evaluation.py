@@ -16,7 +16,7 @@ from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
 from core.env_source import EnvSource, env_factory
 from core.errors import UserError
-from core.policy import Policy, act
+from core.policy import Policy, act, start_episodes
 from core.validation import check_positive_int, check_seed
 
 BOOTSTRAP_RESAMPLES = 2000
@@ -109,6 +109,7 @@ def _run_episodes(
     completed = 0
 
     obs, _ = envs.reset(seed=[seed + i for i in range(n)])
+    start_episodes(policy, np.ones(n, dtype=bool))
     while True:
         obs, reward, terminated, truncated, infos = envs.step(act(policy, obs, deterministic))
         ep_return += reward
@@ -132,6 +133,7 @@ def _run_episodes(
         if completed == n_episodes:
             return returns, lengths, finals
         obs, _ = envs.reset(seed=seeds, options={"reset_mask": done})
+        start_episodes(policy, done)
 
 
 def _info_of(infos: dict[str, Any], i: int) -> dict[str, Any]:

@@ -3,6 +3,10 @@
 A policy is either an object with Stable-Baselines3's `.predict(obs, deterministic=...)` returning
 `(actions, state)`, or a plain callable `policy(obs) -> actions`. Both take a batch of
 observations and return a batch of actions.
+
+A policy with memory across steps (a planner's warm start) may also define `reset_episodes(mask)`:
+evaluation and recording call it, through `start_episodes`, with the batch rows that begin a new
+episode (SB3's `episode_start`), so that nothing carries over from one episode to the next.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 import gymnasium as gym
+import numpy as np
 from gymnasium.vector.utils import batch_space, concatenate, create_empty_array, iterate
 
 from core.errors import UserError
@@ -41,3 +46,10 @@ def act_one(policy: Policy, obs: Any, env: gym.Env, deterministic: bool = True) 
     batch = concatenate(env.observation_space, [obs], create_empty_array(env.observation_space, n=1))
     actions = act(policy, batch, deterministic)
     return next(iter(iterate(batch_space(env.action_space, 1), actions)))
+
+
+def start_episodes(policy: Policy, mask: Any) -> None:
+    """Tell a policy with memory which rows of the batch begin a new episode (`mask`, bool [B])."""
+    reset_episodes = getattr(policy, "reset_episodes", None)
+    if callable(reset_episodes):
+        reset_episodes(np.asarray(mask, dtype=bool))

@@ -11,7 +11,7 @@ import numpy as np
 
 from core.env_source import EnvSource, env_factory
 from core.errors import UserError
-from core.policy import Policy, act_one
+from core.policy import Policy, act_one, start_episodes
 from core.validation import check_positive_int, check_seed
 
 VIDEO_SUFFIXES = (".gif", ".mp4")
@@ -40,6 +40,7 @@ def record_episode(
         if instance.render_mode != "rgb_array":
             raise UserError(f"recording needs render_mode='rgb_array', the env has {instance.render_mode!r}")
         obs, _ = instance.reset(seed=seed)
+        start_episodes(policy, [True])
         frames = [instance.render()]
         total, length = 0.0, 0
         while length < max_steps:

@@ -114,6 +114,10 @@ class PETSAgent(Agent):
         with torch_threads(self.config.torch_threads):
             return self.pets.predict(obs)
 
+    def reset_episodes(self, mask: np.ndarray) -> None:
+        """The rows of ``mask`` begin new episodes: their planners drop the last plan (no warm start)."""
+        self.pets.reset_planners(mask)
+
     def _state_dict(self) -> dict[str, Any]:
         return self.pets.state_dict()
 

@@ -89,8 +89,9 @@ class PETS:
 
     def predict(self, obs: np.ndarray, deterministic: bool = True) -> tuple[np.ndarray, None]:
         """The planner's first action from ``obs [S]``, or one per row of ``obs [B, S]`` (SB3's shape:
-        ``(action, state)``). A planner does not see episodes end: call ``reset_planners()`` when they do,
-        or a plan carries into the next episode as its warm start."""
+        ``(action, state)``). A planner does not see episodes end: call ``reset_planners(rows)`` when they
+        do (evaluation does, through the agent's ``reset_episodes``), or a plan carries into the next
+        episode as its warm start."""
         obs = np.asarray(obs, dtype=np.float32)
         with torch.no_grad():
             if obs.ndim == 1:
@@ -100,10 +101,11 @@ class PETS:
             actions = [planner.plan(row) for planner, row in zip(self.planners[: len(obs)], obs, strict=True)]
         return np.asarray(actions, dtype=np.float32), None
 
-    def reset_planners(self) -> None:
-        """Forget every plan (a new episode starts)."""
-        for planner in self.planners:
-            planner.reset()
+    def reset_planners(self, rows: np.ndarray | None = None) -> None:
+        """Forget the plans of the rows in ``rows`` (a bool mask; None: all): their episodes start."""
+        for i, planner in enumerate(self.planners):
+            if rows is None or (i < len(rows) and rows[i]):
+                planner.reset()
 
     def learn(self, total_steps: int, callback: Callable[[PETS], bool | None] | None = None) -> PETS:
         """Act in the env for ``total_steps`` more steps, refitting the ensemble on schedule; each call starts

@@ -115,3 +115,28 @@ def test_bad_arguments(kwargs, message):
 def test_instance_cannot_be_copied():
     with pytest.raises(UserError, match="n_envs > 1 needs an env id or factory"):
         evaluate_policy(pole_angle_policy, gym.make("CartPole-v1"), n_episodes=2, n_envs=2)
+
+
+class StepsSinceStart:
+    """A policy with memory: it alternates its action every 3 steps counted from the episode's start."""
+
+    def __init__(self) -> None:
+        self.steps = np.zeros(0, dtype=int)
+
+    def reset_episodes(self, mask):
+        if len(self.steps) != len(mask):
+            self.steps = np.zeros(len(mask), dtype=int)
+        self.steps[mask] = 0
+
+    def predict(self, obs, deterministic=True):
+        actions = (self.steps // 3) % 2
+        self.steps += 1
+        return actions, None
+
+
+def test_a_policy_with_memory_is_told_when_episodes_start():
+    # Without the episode starts, each copy's counter would run on across episodes and the results would
+    # depend on how the episodes are spread over the copies.
+    one = evaluate_policy(StepsSinceStart(), "CartPole-v1", n_episodes=6, seed=3, n_envs=1)
+    four = evaluate_policy(StepsSinceStart(), "CartPole-v1", n_episodes=6, seed=3, n_envs=4)
+    np.testing.assert_array_equal(one.returns, four.returns)

@@ -57,3 +57,17 @@ def test_write_video_checks_frames(tmp_path):
         write_video([], tmp_path / "x.gif")
     with pytest.raises(ValueError, match="H x W x 3 uint8"):
         write_video([np.zeros((4, 4), np.float32)], tmp_path / "x.gif")
+
+
+def test_a_policy_with_memory_is_told_the_episode_starts(tmp_path):
+    starts = []
+
+    class Remembering:
+        def reset_episodes(self, mask):
+            starts.append(mask.tolist())
+
+        def predict(self, obs, deterministic=True):
+            return np.zeros(len(obs), dtype=np.int64), None
+
+    record_episode(Remembering(), "CartPole-v1", tmp_path / "cartpole.gif", max_steps=3)
+    assert starts == [[True]]
