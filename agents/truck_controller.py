@@ -47,8 +47,13 @@ class TruckControllerConfig:
     angle_weight: float = BPTTConfig.angle_weight
     jackknife_weight: float = BPTTConfig.jackknife_weight
     gradient_decay: float = BPTTConfig.gradient_decay
+    yard_weight: float = BPTTConfig.yard_weight
+    strain_weight: float = BPTTConfig.strain_weight
     lesson_iterations: int = BPTTConfig.lesson_iterations
     advance_at: float = BPTTConfig.advance_at
+    final_lr_fraction: float = BPTTConfig.final_lr_fraction
+    validate_every: int = BPTTConfig.validate_every
+    validation_size: int = BPTTConfig.validation_size
     target_range: tuple[float, float] = (-5.0, 5.0)
     torch_threads: int = 1
     seed: int = 0
@@ -93,8 +98,13 @@ class TruckController(Agent):
             angle_weight=cfg.angle_weight,
             jackknife_weight=cfg.jackknife_weight,
             gradient_decay=cfg.gradient_decay,
+            yard_weight=cfg.yard_weight,
+            strain_weight=cfg.strain_weight,
             lesson_iterations=cfg.lesson_iterations,
             advance_at=cfg.advance_at,
+            final_lr_fraction=cfg.final_lr_fraction,
+            validate_every=cfg.validate_every,
+            validation_size=cfg.validation_size,
             target_range=target,
             seed=self.seed + self.num_timesteps,  # a second learn() draws fresh starts
         )
