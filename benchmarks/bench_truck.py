@@ -30,10 +30,33 @@ from benchmarks.common import RESULTS_DIR, finish, print_table, run_worker, writ
 
 ENV_ID = "rlsuite/TruckBackerUpper-v0"
 EVAL_SEED = 1_000_000
-FULL = {"transitions": 50_000, "iterations": 240, "episodes": 1000, "mpc_episodes": 3, "sb3_factor": 10}
-QUICK = {"transitions": 10_000, "iterations": 30, "episodes": 50, "mpc_episodes": 1, "sb3_factor": 1}
+FULL = {
+    "transitions": 50_000,
+    "iterations": 240,
+    "episodes": 1000,
+    "mpc_episodes": 100,
+    "mpc_emulator_episodes": 50,
+    "sb3_factor": 10,
+}
+QUICK = {
+    "transitions": 10_000,
+    "iterations": 30,
+    "episodes": 50,
+    "mpc_episodes": 1,
+    "mpc_emulator_episodes": 1,
+    "sb3_factor": 1,
+}
 CONDITIONED_RANGE = (-5.0, 5.0)
-MPC = {"horizon": 30, "repeat": 10, "iterations": 5, "lr": 0.1, "restarts": 1}
+# Gradient MPC over fold references held 10 steps each: 20 of them see 200 steps (20 units) ahead.
+MPC = {
+    "horizon": 20,
+    "repeat": 10,
+    "iterations": 3,
+    "lr": 0.1,
+    "restarts": 1,
+    "fold_rate": 1.0,
+    "max_fold": 1.1,
+}
 # The dockable fraction's bounds: the first evaluation starts for the search, many more for the proof.
 CEILING = {
     "starts": 300,
@@ -130,14 +153,16 @@ def work_pipeline(budget: dict, through: str, conditioned: bool, emulator_path: 
 def work_mpc(budget: dict, through: str, emulator_path: str) -> dict:
     """Gradient MPC through the kinematics or the emulator, on the first evaluation starts.
 
-    Each plan holds every action for ``repeat`` model steps (so ``horizon`` actions see horizon · repeat
-    steps ahead); the first action is executed for ``repeat`` env steps (the control period), then the
-    planner replans from the env's state, its warm start the last plan shifted by one action."""
+    The planner optimises fold references, each held for ``repeat`` model steps, through the model with
+    the fold-tracking steering law in the loop (planners.fold_tracking: planning the steering itself
+    through hundreds of unstable backing steps jackknifed every episode). The first reference is
+    executed for ``repeat`` env steps (the control period), the law giving each step's steering from the
+    env's state; then the planner replans, its warm start the last plan shifted by one action."""
     import torch
 
     torch.set_num_threads(1)
     from core.env_source import make_env
-    from envs.truck.kinematics import MAX_STEER
+    from planners.fold_tracking import FoldTracking
     from planners.gradient_mpc import GradientMPC
     from planners.held_action import HeldAction
     from planners.truck_cost import TruckDockingCost
@@ -147,28 +172,32 @@ def work_mpc(budget: dict, through: str, emulator_path: str) -> dict:
     kinematics = env.unwrapped.kinematics
     model = load_emulator(emulator_path) if through == "emulator" else kinematics
     settings = {**MPC}
-    repeat = settings.pop("repeat")
+    repeat, rate, max_fold = settings.pop("repeat"), settings.pop("fold_rate"), settings.pop("max_fold")
+    tracking = FoldTracking(model, rate, kinematics)
     planner = GradientMPC(
-        HeldAction(model, repeat),
+        HeldAction(tracking, repeat),
         TruckDockingCost(),
-        action_low=-MAX_STEER,
-        action_high=MAX_STEER,
+        action_low=-max_fold,
+        action_high=max_fold,
         **settings,
     )
     successes, jackknifes, seconds, cpu_seconds, steps, plans = 0, 0, 0.0, 0.0, 0, 0
     reasons: dict[str, int] = {}
-    for i in range(budget["mpc_episodes"]):
+    n = budget["mpc_emulator_episodes" if through == "emulator" else "mpc_episodes"]
+    for i in range(n):
         env.reset(seed=EVAL_SEED + i)
         planner.reset()
         done, info = False, {}
         while not done:
             tic, cpu_tic = time.perf_counter(), time.process_time()
-            action = planner.plan(torch.as_tensor(env.unwrapped.state, dtype=torch.float32))
+            fold_ref = planner.plan(torch.as_tensor(env.unwrapped.state, dtype=torch.float32))
             seconds += time.perf_counter() - tic
             cpu_seconds += time.process_time() - cpu_tic
             plans += 1
             for _ in range(repeat):
-                _, _, terminated, truncated, info = env.step(action.numpy())
+                state = torch.as_tensor(env.unwrapped.state).unsqueeze(0)
+                steering = tracking.steering(state, fold_ref.to(state.dtype).unsqueeze(0))[0]
+                _, _, terminated, truncated, info = env.step(steering.numpy())
                 steps += 1
                 done = terminated or truncated
                 if done:
@@ -176,7 +205,6 @@ def work_mpc(budget: dict, through: str, emulator_path: str) -> dict:
         successes += bool(info["is_success"])
         jackknifes += bool(info["jackknife"])
         reasons[info["termination_reason"]] = reasons.get(info["termination_reason"], 0) + 1
-    n = budget["mpc_episodes"]
     return {
         "success_rate": successes / n,
         "jackknife_rate": jackknifes / n,
@@ -295,6 +323,7 @@ def summarise(runs: dict[str, dict], budget: dict) -> dict:
         "mpc_emulator_step_ms": mpc_emulator.get("step_ms"),
         "mpc_emulator_step_cpu_ms": mpc_emulator.get("step_cpu_ms"),
         "mpc_episodes": mpc_true.get("episodes"),
+        "mpc_emulator_episodes": mpc_emulator.get("episodes"),
         "dockable_lower_bound": ceiling.get("dockable_lower_bound"),
         "dockable_upper_bound": ceiling.get("dockable_upper_bound"),
         "dockable_starts": ceiling.get("starts"),

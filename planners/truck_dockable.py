@@ -1,8 +1,9 @@
 """How much of the truck's start distribution can be docked at all: a lower and an upper bound.
 
 Lower bound (a witness per start): for each start, long-horizon trajectory optimisation on the true
-kinematics, many starts and restarts at once as one batch (held steering, a plan that covers the whole
-episode, Adam through the unrolled model on :class:`TruckDockingCost`). A start counts as dockable only
+kinematics, many starts and restarts at once as one batch (held fold references tracked by the steering
+law of :mod:`planners.fold_tracking`, a plan that covers the whole episode, Adam through the unrolled
+model on :class:`TruckDockingCost`). A start counts as dockable only
 when one of its plans, replayed open loop step by step under the env's rules in float64, docks: the
 fraction is a certified lower bound on the dockable fraction of those starts, whatever the optimiser's
 flaws (a failure proves nothing).
@@ -20,6 +21,7 @@ wall within about a truck length of it are caught, so the bound is loose, but it
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -27,6 +29,7 @@ from torch import Tensor
 
 from envs.truck.batch import rollout as truck_rollout
 from envs.truck.kinematics import MAX_STEER, YARD_X, YARD_Y, TruckKinematics
+from planners.fold_tracking import FoldTracking
 from planners.held_action import HeldAction
 from planners.rollout import rollout
 from planners.truck_cost import TruckDockingCost
@@ -92,10 +95,11 @@ def certainly_undockable(
 
 @dataclass
 class DockableSearch:
-    """The trajectory optimisation behind the lower bound: ``blocks`` held steering actions of ``repeat``
-    steps each (blocks · repeat should cover the episode), ``restarts`` plans per start (the first from
-    straight steering, the others from constant steering spread over the range), ``iterations`` Adam
-    steps of size ``lr`` on the tanh-squashed plan, replayed and judged every ``check_every`` steps."""
+    """The trajectory optimisation behind the lower bound: ``blocks`` fold references (see
+    :mod:`planners.fold_tracking`, ``fold_rate``, within ±``max_fold``) held ``repeat`` steps each
+    (blocks · repeat should cover the episode), ``restarts`` plans per start (the first from straight
+    backing, the others from constant folds spread over the range), ``iterations`` Adam steps of size
+    ``lr`` on the tanh-squashed plan, replayed and judged every ``check_every`` steps."""
 
     blocks: int = 50
     repeat: int = 20
@@ -103,17 +107,26 @@ class DockableSearch:
     iterations: int = 200
     lr: float = 0.1
     check_every: int = 10
+    fold_rate: float = 1.0
+    max_fold: float = 1.1
 
 
-def open_loop_docks(
-    starts: Tensor, actions: Tensor, repeat: int, kinematics: TruckKinematics, max_steps: int = 1000
+def replay_docks(
+    starts: Tensor,
+    actions: Tensor,
+    repeat: int,
+    kinematics: TruckKinematics,
+    steering: Callable[[Tensor, Tensor], Tensor] | None = None,
+    max_steps: int = 1000,
 ) -> Tensor:
-    """``[B]`` bool: held steering ``actions [B, T, 1]`` replayed from ``starts`` dock (the env's rules)."""
+    """``[B]`` bool: ``actions [B, T, 1]``, each held ``repeat`` steps (the last one to the end), dock when
+    replayed from ``starts`` under the env's rules; ``steering(state, action)`` turns an action into the
+    steering angle at each step (default: the action is the steering angle)."""
     calls = iter(range(max_steps))
 
     def policy(state: Tensor) -> Tensor:
-        block = min(next(calls) // repeat, actions.shape[1] - 1)
-        return actions[:, block]
+        action = actions[:, min(next(calls) // repeat, actions.shape[1] - 1)]
+        return action if steering is None else steering(state, action)
 
     return truck_rollout(policy, starts, kinematics, max_steps=max_steps).docked
 
@@ -126,23 +139,23 @@ def dockable(
     k = kinematics or TruckKinematics()
     starts = starts.to(torch.float64)
     n, r = len(starts), search.restarts
-    dynamics, cost = HeldAction(k, search.repeat), TruckDockingCost(kinematics=k)
+    tracking = FoldTracking(k, search.fold_rate, k)
+    dynamics, cost = HeldAction(tracking, search.repeat), TruckDockingCost(kinematics=k)
     spread = torch.linspace(-0.9, 0.9, r - 1, dtype=torch.float64) if r > 1 else torch.zeros(0)
-    init = torch.cat((torch.zeros(1, dtype=torch.float64), spread))  # tanh⁻¹ of steering / MAX_STEER
-    params = init.repeat(n)[:, None, None].expand(n * r, search.blocks, 1).clone()
-    params.requires_grad_(True)
+    init = torch.cat((torch.zeros(1, dtype=torch.float64), spread))  # tanh⁻¹ of fold / max_fold
+    params = init.repeat(n)[:, None, None].expand(n * r, search.blocks, 1).clone().requires_grad_(True)
     repeated = starts.repeat_interleave(r, dim=0)
     optimizer = torch.optim.Adam([params], lr=search.lr)
     found = torch.zeros(n, dtype=torch.bool)
     for iteration in range(search.iterations + 1):
-        actions = MAX_STEER * torch.tanh(params)
+        folds = search.max_fold * torch.tanh(params)
         if iteration % search.check_every == 0 or iteration == search.iterations:
             with torch.no_grad():
-                docks = open_loop_docks(repeated, actions.detach(), search.repeat, k)
+                docks = replay_docks(repeated, folds.detach(), search.repeat, k, tracking.steering)
             found |= docks.reshape(n, r).any(dim=1)
             if iteration == search.iterations or bool(found.all()):
                 break
         optimizer.zero_grad()
-        cost(rollout(dynamics, repeated, actions), actions).sum().backward()
+        cost(rollout(dynamics, repeated, folds), folds).sum().backward()
         optimizer.step()
     return found

@@ -7,10 +7,11 @@ import torch
 from envs.truck.batch import sample_starts
 from envs.truck.env import TruckBackerUpperEnv
 from envs.truck.kinematics import MAX_STEER, TruckKinematics
+from planners.fold_tracking import FoldTracking
 from planners.gradient_mpc import GradientMPC
 from planners.held_action import HeldAction
 from planners.truck_cost import TruckDockingCost
-from planners.truck_dockable import DockableSearch, certainly_undockable, dockable, open_loop_docks
+from planners.truck_dockable import DockableSearch, certainly_undockable, dockable, replay_docks
 
 
 def test_held_action_steps_the_wrapped_dynamics_repeat_times():
@@ -56,22 +57,36 @@ def test_truck_cost_far_out_prefers_the_guide_heading():
     assert cost(on_guide, actions) < cost(across, actions)
 
 
-def test_mpc_with_held_actions_docks_from_off_the_dock_line():
+def test_fold_tracking_settles_the_fold_on_its_reference():
+    kinematics = TruckKinematics()
+    tracking = FoldTracking(kinematics, rate=0.2)
+    state = torch.tensor([[20.0, 0.0, 0.2, 0.0]], dtype=torch.float64)
+    reference = torch.tensor([[-0.6]], dtype=torch.float64)
+    for _ in range(40):
+        assert abs(float(tracking.steering(state, reference))) <= MAX_STEER
+        state = tracking.step(state, reference)
+    assert abs(float(state[0, 2] - state[0, 3]) - (-0.6)) < 0.01
+
+
+def test_mpc_over_fold_references_docks_from_off_the_dock_line():
+    tracking = FoldTracking(TruckKinematics())
     planner = GradientMPC(
-        HeldAction(TruckKinematics(), 5),
+        HeldAction(tracking, 10),
         TruckDockingCost(),
         horizon=12,
-        action_low=-MAX_STEER,
-        action_high=MAX_STEER,
+        action_low=-1.1,
+        action_high=1.1,
         iterations=3,
     )
     env = TruckBackerUpperEnv()
-    env.reset(options={"state": (12.0, 2.5, math.radians(10), math.radians(5))})
+    env.reset(options={"state": (14.0, 3.0, math.radians(-10), math.radians(-5))})
     done, info = False, {}
     while not done:
-        action = planner.plan(torch.as_tensor(env.state, dtype=torch.float32))
-        for _ in range(5):
-            _, _, terminated, truncated, info = env.step(action.numpy())
+        fold_ref = planner.plan(torch.as_tensor(env.state, dtype=torch.float32))
+        for _ in range(10):
+            state = torch.as_tensor(env.state).unsqueeze(0)
+            steering = tracking.steering(state, fold_ref.double().unsqueeze(0))[0]
+            _, _, terminated, truncated, info = env.step(steering.numpy())
             done = terminated or truncated
             if done:
                 break
@@ -95,11 +110,11 @@ def test_no_steering_docks_a_start_proved_undockable():
     for _ in range(4):  # random steering and its bang-bang version, in 20-step blocks
         uniform = torch.rand(len(doomed), 50, 1, generator=generator, dtype=torch.float64)
         actions = MAX_STEER * (2 * uniform - 1)
-        assert not bool(open_loop_docks(doomed, actions, 20, TruckKinematics()).any())
-        assert not bool(open_loop_docks(doomed, actions.sign() * MAX_STEER, 20, TruckKinematics()).any())
+        assert not bool(replay_docks(doomed, actions, 20, TruckKinematics()).any())
+        assert not bool(replay_docks(doomed, actions.sign() * MAX_STEER, 20, TruckKinematics()).any())
 
 
 def test_dockable_search_finds_a_plan_for_an_easy_start_and_none_for_a_doomed_one():
     starts = torch.tensor([[14.0, 2.0, 0.2, 0.1], [35.8, 0.0, math.pi, math.pi]], dtype=torch.float64)
-    search = DockableSearch(blocks=15, repeat=10, restarts=3, iterations=60, check_every=10)
+    search = DockableSearch(blocks=15, repeat=10, restarts=3, iterations=30, check_every=10)
     assert dockable(starts, search).tolist() == [True, False]
