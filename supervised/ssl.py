@@ -34,7 +34,9 @@ class SSLConfig:
     """The method and its model.
 
     The encoder is the Nature trunk fitted to the image with a `feature_dim` output (None: the trunk's
-    flattened conv features, whose layout keeps where things are in the image); `channels_last`
+    flattened conv features, whose layout keeps where things are in the image). `channels`, `kernels`
+    and `strides` give the trunk's convs instead (all three or none), e.g. to pretrain the exact encoder
+    an agent will use; `channels_last`
     builds it for (H, W, C) inputs, the layout of Gymnasium's pixel observations, so the pretrained
     encoder can be handed to an agent as is. `projector` lists the projector's widths (the last is the
     embedding the loss sees). `temperature` is SimCLR's, `sim_coeff`, `std_coeff`, `cov_coeff` VICReg's
@@ -43,6 +45,9 @@ class SSLConfig:
 
     method: str = "vicreg"
     feature_dim: int | None = 128
+    channels: tuple[int, ...] | None = None
+    kernels: tuple[int, ...] | None = None
+    strides: tuple[int, ...] | None = None
     projector: tuple[int, ...] = (256, 256)
     channels_last: bool = False
     temperature: float = 0.1
@@ -53,6 +58,11 @@ class SSLConfig:
 
     def __post_init__(self) -> None:
         self.projector = tuple(self.projector)
+        trunk = [getattr(self, name) for name in ("channels", "kernels", "strides")]
+        if any(layers is None for layers in trunk) and any(layers is not None for layers in trunk):
+            raise UserError("give the trunk's channels, kernels and strides together, or none of them")
+        if trunk[0] is not None:
+            self.channels, self.kernels, self.strides = (tuple(layers) for layers in trunk)
         if self.method not in METHODS:
             raise UserError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
         if self.feature_dim is not None:
@@ -74,9 +84,18 @@ class SSLModel(nn.Module):
         self.cfg = cfg
         channels, height, width = image_shape
         in_shape = (height, width, channels) if cfg.channels_last else (channels, height, width)
-        self.encoder = ConvEncoder(
-            ConvEncoderConfig.nature(in_shape, out_dim=cfg.feature_dim, channels_last=cfg.channels_last)
-        )
+        if cfg.channels is None:
+            encoder = ConvEncoderConfig.nature(in_shape, cfg.feature_dim, cfg.channels_last)
+        else:
+            encoder = ConvEncoderConfig(
+                in_shape,
+                cfg.channels,
+                cfg.kernels,
+                cfg.strides,
+                cfg.feature_dim,
+                channels_last=cfg.channels_last,
+            )
+        self.encoder = ConvEncoder(encoder)
         *hidden, out = cfg.projector
         self.projector = MLP(MLPConfig(self.encoder.feature_dim, out, tuple(hidden), layer_norm=True))
 

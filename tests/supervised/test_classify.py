@@ -34,10 +34,13 @@ def test_digits_classifier_beats_90_percent_in_a_few_epochs(tmp_path, digits):
     assert rebuilt(torch.zeros(2, 1, 8, 8)).shape == (2, 10)
 
 
-@pytest.mark.parametrize("tokens", ["patches", "rows"])
+@pytest.mark.parametrize(
+    "tokens",
+    [{"tokens": "patches"}, {"tokens": "rows"}, {"patch": 4, "patch_stride": 2, "stem_channels": (8,)}],
+)
 def test_transformer_classifier_learns_digits_with_augmentation(tokens, digits):
     cfg = TrainerConfig(epochs=3, batch_size=64, learning_rate=2e-3, progress_bar=False)
-    model_cfg = ClassifierConfig(model="transformer", tokens=tokens, dim=32, depth=1)
+    model_cfg = ClassifierConfig(model="transformer", **tokens, dim=32, depth=1)
     _, metrics = train_classifier(digits, cfg, model_cfg, AugmentConfig.digits(), val_fraction=0)
     assert metrics["test_accuracy"] > 0.25 and metrics["n_val"] == 0  # chance is 0.1
 
@@ -48,6 +51,7 @@ def test_classifiers_fit_many_image_sizes(shape):
         ClassifierConfig(),
         ClassifierConfig(pad=2),
         ClassifierConfig(model="transformer", patch=4, patch_stride=2),
+        ClassifierConfig(model="transformer", patch=4, patch_stride=2, stem_channels=(8, 4)),
         ClassifierConfig(model="transformer", patch=4),
         ClassifierConfig(model="transformer", tokens="rows"),
     ):
@@ -59,5 +63,9 @@ def test_bad_classifier_configs():
         ClassifierConfig(model="rnn")
     with pytest.raises(UserError, match="unknown tokens"):
         ClassifierConfig(tokens="pixels")
+    with pytest.raises(UserError, match="stem_channels needs tokens='patches'"):
+        ClassifierConfig(model="transformer", tokens="rows", stem_channels=(8,))
+    with pytest.raises(UserError, match="stem_channels entry"):
+        ClassifierConfig(stem_channels=(8, 0))
     with pytest.raises(UserError, match="patches"):
         build_classifier(ClassifierConfig(model="transformer", patch=3), (1, 8, 8), 10)

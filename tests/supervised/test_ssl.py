@@ -46,6 +46,15 @@ def test_channels_last_encoder_takes_gymnasium_frames():
     assert torch.allclose(head(model.trunk_features(frames)), model.features(frames), atol=1e-6)
 
 
+def test_ssl_model_takes_a_trunk_of_its_own():
+    cfg = SSLConfig(channels=[4, 8], kernels=[8, 4], strides=[4, 2], feature_dim=None, channels_last=True)
+    model = SSLModel((3, 56, 56), cfg)
+    assert cfg.channels == (4, 8) and model.encoder.cfg.channels == (4, 8)
+    assert model.features(torch.rand(2, 3, 56, 56)).shape == (2, 8 * 5 * 5)  # 56 -> 13 -> 5
+    with pytest.raises(UserError, match="together"):
+        SSLConfig(channels=(4, 8), kernels=(8, 4))
+
+
 def test_full_batches_drop_the_remainder(digits):
     train, _ = digits
     source = FullBatches(train, 500)
