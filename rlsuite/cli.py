@@ -1,4 +1,4 @@
-"""The ``rlsuite`` command line: list, solve, plan, train, eval, demo.
+"""The ``rlsuite`` command line: list, solve, plan, train, eval, dream, demo.
 
 Results go to stdout (``--json`` prints exactly one object); progress and errors go to stderr. Every user
 mistake exits with status 2 and one line ``rlsuite: error: ...`` on stderr, never a traceback.
@@ -359,6 +359,29 @@ def eval_command(run_dir: Path, episodes: int, seed: int, as_json: bool, gif: Pa
     for key, value in summary.items():
         if key != "episodes":
             click.echo(f"  {key:<14} {_readable(value)}")
+
+
+@cli.command()
+@click.argument("run_dir", metavar="DIR", type=click.Path(path_type=Path))
+@click.option(
+    "--gif", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Where to write it."
+)
+@click.option("--steps", type=click.IntRange(min=1), default=20, show_default=True, help="Steps dreamed.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def dream(run_dir: Path, gif: Path, steps: int, seed: int, as_json: bool) -> None:
+    """Dream a random-action rollout with the pixel world model of run folder DIR, beside the real one."""
+    from rlsuite.worldmodel_tasks import dream as dream_rollout
+
+    summary = dream_rollout(run_dir, gif, steps, seed)
+    if as_json:
+        _print_json(summary)
+        return
+    click.echo(f"real rollout (left) and the model's dream of it (right), {steps} steps: {summary['gif']}")
+    click.echo(
+        f"  pixel MSE at step {steps}: dream {summary['dream_mse']:.4g}, copying the first frame "
+        f"{summary['copy_mse']:.4g}"
+    )
 
 
 @cli.command()

@@ -55,6 +55,36 @@ ALGORITHMS: dict[str, Algorithm] = {
         Algorithm("barlow", "task", "rlsuite.supervised_tasks:barlow", "Barlow Twins pretraining"),
         Algorithm("truck-emulator", "task", "rlsuite.truck_tasks:emulator_task", "truck dynamics emulator"),
         Algorithm(
+            "dynamics",
+            "task",
+            "rlsuite.worldmodel_tasks:dynamics_task",
+            "deterministic MLP dynamics model of an env (steps = transitions)",
+        ),
+        Algorithm(
+            "ensemble",
+            "task",
+            "rlsuite.worldmodel_tasks:ensemble_task",
+            "probabilistic ensemble dynamics model (steps = transitions)",
+        ),
+        Algorithm(
+            "cvae",
+            "task",
+            "rlsuite.worldmodel_tasks:cvae_task",
+            "conditional-VAE stochastic dynamics model (steps = transitions)",
+        ),
+        Algorithm(
+            "pixel-wm",
+            "task",
+            "rlsuite.worldmodel_tasks:pixel_wm_task",
+            "pixel world model, VAE + GRU, dream GIF (steps = transitions)",
+        ),
+        Algorithm(
+            "jepa",
+            "task",
+            "rlsuite.worldmodel_tasks:jepa_task",
+            "action-conditioned JEPA on frames (steps = transitions)",
+        ),
+        Algorithm(
             "truck-controller",
             "agent",
             "agents.truck_controller:TruckController",

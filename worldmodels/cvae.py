@@ -18,13 +18,15 @@ z = 0 (`z_mode="zero"`, the model's deterministic guess).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from core.checkpoint import load_checkpoint, save_checkpoint
 from core.errors import UserError
 from core.validation import check_positive_int, check_range
 from perception.mlp import MLP, MLPConfig
@@ -32,6 +34,7 @@ from perception.vae import gaussian_kl
 from worldmodels.batches import Standardiser
 
 Z_MODES = ("sample", "zero")
+KIND = "cvae dynamics"
 
 
 @dataclass
@@ -137,3 +140,16 @@ def cvae_loss(model: CVAEDynamics, batch: tuple[Tensor, Tensor, Tensor]) -> tupl
     """The trainer's `loss_fn` for batches of (state, action, next_state)."""
     state, action, next_state = (x.float() for x in batch)
     return model.loss(state, action, next_state)
+
+
+def save_cvae(model: CVAEDynamics, path: str | Path) -> None:
+    """Config and weights (normalisation included) in one checkpoint, written atomically."""
+    save_checkpoint(path, {"kind": KIND, "config": asdict(model.cfg), "state": model.state_dict()})
+
+
+def load_cvae(path: str | Path, z_mode: str = "sample", seed: int = 0) -> CVAEDynamics:
+    """The model `save_cvae` wrote, in eval mode."""
+    payload = load_checkpoint(path, kind=KIND)
+    model = CVAEDynamics(CVAEConfig(**payload["config"]), z_mode=z_mode, seed=seed)
+    model.load_state_dict(payload["state"])
+    return model.eval()

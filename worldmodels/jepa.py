@@ -25,13 +25,15 @@ embedding close to a goal image's embedding.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from core.checkpoint import load_checkpoint, save_checkpoint
 from core.errors import UserError
 from core.validation import check_positive_int, check_range
 from perception.conv import ConvEncoder, ConvEncoderConfig
@@ -39,6 +41,8 @@ from perception.mlp import MLP, MLPConfig
 from planners.cem import CEM
 from planners.costs import MeanDistance
 from supervised.ssl_losses import vicreg_terms
+
+KIND = "jepa"
 
 
 @dataclass
@@ -166,6 +170,19 @@ def jepa_loss(model: JEPA, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, dict[s
         model.update_target()
     frames, actions = batch
     return model.loss(frames, actions)
+
+
+def save_jepa(model: JEPA, path: str | Path) -> None:
+    """Config and weights (both encoders and the predictor) in one checkpoint, written atomically."""
+    save_checkpoint(path, {"kind": KIND, "config": asdict(model.cfg), "state": model.state_dict()})
+
+
+def load_jepa(path: str | Path) -> JEPA:
+    """The model `save_jepa` wrote, in eval mode."""
+    payload = load_checkpoint(path, kind=KIND)
+    model = JEPA(JEPAConfig(**payload["config"]))
+    model.load_state_dict(payload["state"])
+    return model.eval()
 
 
 class DiscreteActions:

@@ -16,7 +16,7 @@ exact for a deterministic env (GridWorld with noise 0) and the MSE-optimal guess
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from core.checkpoint import load_checkpoint, save_checkpoint
 from core.errors import UserError
 from core.recording import write_video
 from core.validation import check_positive_int, check_seed
@@ -33,6 +34,8 @@ from perception.mlp import MLP, MLPConfig
 from perception.vae import VAE, VAEConfig
 from supervised.trainer import Trainer, TrainerConfig
 from worldmodels.batches import ArrayBatches, Standardiser
+
+KIND = "pixel world model"
 
 
 @dataclass
@@ -224,6 +227,19 @@ def write_dream(
     return Path(path)
 
 
+def save_pixel_world_model(model: PixelWorldModel, path: str | Path) -> None:
+    """Config and weights (mean frame and latent statistics too) in one checkpoint, written atomically."""
+    save_checkpoint(path, {"kind": KIND, "config": asdict(model.cfg), "state": model.state_dict()})
+
+
+def load_pixel_world_model(path: str | Path) -> PixelWorldModel:
+    """The model `save_pixel_world_model` wrote, in eval mode."""
+    payload = load_checkpoint(path, kind=KIND)
+    model = PixelWorldModel(PixelWorldModelConfig(**payload["config"]))
+    model.load_state_dict(payload["state"])
+    return model.eval()
+
+
 def pool_frames(frames: np.ndarray, factor: int) -> np.ndarray:
     """uint8 frames `[..., H, W, C]` shrunk `factor` times by averaging `factor x factor` blocks (H and W
     must divide): GridWorld's 8-pixel cells keep a visible agent at 4 pixels, at a quarter of the compute."""
@@ -233,6 +249,18 @@ def pool_frames(frames: np.ndarray, factor: int) -> np.ndarray:
         raise UserError(f"frames of {height}x{width} pixels do not divide by {factor}")
     blocks = frames.reshape(*lead, height // factor, factor, width // factor, factor, channels)
     return blocks.mean(axis=(-4, -2)).round().astype(np.uint8)
+
+
+def shrink_frames(frames: np.ndarray, max_side: int) -> np.ndarray:
+    """uint8 frames `[..., H, W, C]` pooled by the smallest integer factor that brings their longer side to
+    at most `max_side` pixels (the few bottom rows and right columns the factor does not divide are cut)."""
+    check_positive_int(max_side, "max_side")
+    height, width = frames.shape[-3:-1]
+    factor = -(-max(height, width) // max_side)
+    if factor == 1:
+        return frames
+    cropped = frames[..., : height - height % factor, : width - width % factor, :]
+    return pool_frames(cropped, factor)
 
 
 def collect_pixel_sequences(
