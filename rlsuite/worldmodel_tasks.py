@@ -186,7 +186,8 @@ def open_loop_windows(
     return np.stack(states[:limit]), np.stack(actions[:limit])
 
 
-def _one_step(model: Any, test: Transitions) -> dict[str, float]:
+def one_step_errors(model: Any, test: Transitions) -> dict[str, float]:
+    """The MSE of ``model.step``'s next states on ``test``, and its ratio to that of predicting no change."""
     with torch.no_grad():
         predicted = model.step(test.states, test.actions)
     mse = float((predicted - test.next_states).pow(2).mean())
@@ -222,7 +223,7 @@ def _vector_task(
         windows = open_loop_windows(held_out, horizon)
         torch.manual_seed(spec.seed)
         model, extra = fit(train, test, values, train.states.shape[1], action_dim(env))
-        figures = _one_step(model, test)
+        figures = one_step_errors(model, test)
         curve = _open_loop(model, windows)
     env.close()
     save(model, run.model_path)
@@ -344,7 +345,7 @@ def cvae_task(spec: TaskSpec, run: RunDir, resume: bool, progress_bar: bool) -> 
             ArrayBatches(*arrays)
         )
         model.eval()
-        sampled = _one_step(model, test)["test_mse"]
+        sampled = one_step_errors(model, test)["test_mse"]
         model.z_mode = "zero"  # the figures that follow: its deterministic guess
         extra = {"test_mse_sampled": sampled, "final_recon": history[-1]["train_recon"]}
         return model, {**extra, "final_kl": history[-1]["train_kl"]}
