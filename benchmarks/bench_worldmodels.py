@@ -1,8 +1,10 @@
 """World models: stochastic vs deterministic on a fork, a pixel world model and a JEPA on GridWorld frames,
-and whether predicted uncertainty tracks the actual error of a truck emulator.
+whether predicted uncertainty tracks the actual error of a truck emulator, and offline policy learning
+through a car model with and without uncertainty regularisation.
 
     python benchmarks/bench_worldmodels.py          # full budgets: benchmarks/results/worldmodels.json
     python benchmarks/bench_worldmodels.py --quick  # small budgets, for a smoke run
+    python benchmarks/bench_worldmodels.py --only offline  # one part; the others keep their figures
 
 Each part runs in a fresh single-threaded process (`run_worker`), one after another:
 
@@ -24,6 +26,18 @@ Each part runs in a fresh single-threaded process (`run_worker`), one after anot
   training ranges); and the 50-step open-loop (x, y) error of both models against the kinematics.
 - car: the kinematic car's equations, random-action transitions; ensemble and MC dropout, 50-step open-loop
   (x, y) error from rest under random actions.
+- offline: policy learning from a fixed offline dataset only (PPUU, Henaff et al. 2019), on the kinematic
+  car. Data, per seed: 60 episodes of a noisy behaviour driver that steers at the target, holds 1 m/s and
+  never backs up, from rest at any heading, without obstacles; so the data hold speeds of 0 to about
+  1.7 m/s only. A probabilistic ensemble (5 members) is fit to them, and two policies are trained through
+  it by BPTT (planners/offline_policy.py, 400 Adam steps, 60-step rollouts from the env's start towards a
+  random target past an obstacle half-way and 0.4 to 0.8 m beside the straight way): the task cost alone
+  (mean distance to the target, final speed, obstacle intrusion), and the task cost + 0.1 x the members'
+  disagreement along the rollout (over its mean on the data). The task cost pays for speed, so the first
+  policy is free to drive where no datum is and the model can be wrong. Both are then driven in the real
+  env on 50 fresh scenarios per seed; success: within 0.3 m of the target at some step with no
+  collision (the env's stricter is_success, which also asks to stop within 0.1 m, is reported beside).
+  Same data, model and initial weights for both arms of a seed; 5 seeds.
 """
 
 from __future__ import annotations
@@ -44,7 +58,7 @@ STD_FLOOR = 0.1  # jepa: no dimension's std over held-out frames may fall below 
 LAYOUT = "open-8x8"  # the pixel world model's grid
 JEPA_LAYOUT = "open-6x6"  # the JEPA's (36 cells: every goal within its 10-step planning horizon)
 POOL = 2
-PARTS = ("fork", "pixel", "jepa", "uncertainty", "car")
+PARTS = ("fork", "pixel", "jepa", "uncertainty", "car", "offline")
 
 
 def _threads() -> None:
@@ -470,12 +484,175 @@ def uncertainty_part(quick: bool) -> dict:
     }
 
 
+# Offline policy learning (PPUU): the behaviour data, the model and the two policies.
+OFFLINE_SEEDS = 5
+CRUISE_SPEED = 1.0  # m/s: the behaviour driver never means to go faster (the data's speeds stay below 2)
+OFFLINE_LAMBDA = 0.1  # λ of the regularised arm (the uncertainty is in units of its mean on the data)
+REACH = 0.3  # m: "reached the target" (the env's own is_success also asks to stop within 0.1 m)
+EVAL_EPISODES = 50
+
+
+class NoisyDriver:
+    """The behaviour policy of the offline data: steer at the target, hold CRUISE_SPEED, slow down near
+    it, never back up, plus Gaussian noise on both controls held for a few steps (redrawn with
+    probability 0.2 a step)."""
+
+    def __init__(self, steer_noise: float = 0.2, accel_noise: float = 0.6) -> None:
+        self.sigma = (steer_noise, accel_noise)
+        self.noise = (0.0, 0.0)
+
+    def __call__(self, obs, rng):
+        import numpy as np
+
+        x, y, sin, cos, speed, tx, ty = (float(v) for v in obs)
+        error = math.atan2(ty - y, tx - x) - math.atan2(sin, cos)
+        error = (error + math.pi) % (2 * math.pi) - math.pi
+        wanted = min(CRUISE_SPEED, 0.8 * math.hypot(tx - x, ty - y))
+        if rng.random() < 0.2:
+            self.noise = tuple(rng.normal(0.0, self.sigma))
+        steer = np.clip(1.5 * error + self.noise[0], -0.5, 0.5)
+        # The acceleration may stop the car (dt = 0.1 s), never reverse it.
+        accel = np.clip(2.0 * (wanted - speed) + self.noise[1], max(-2.0, -speed / 0.1), 2.0)
+        return np.array([steer, accel], dtype=np.float32)
+
+
+def _car_scenarios(n: int, rng) -> tuple:
+    """``[n, 5]`` rows (target, obstacle (x, y, r)) and the env's reset options for them: a target drawn
+    as the env draws its own, one obstacle half-way along the straight way and 0.4 to 0.8 m to one side
+    of it (radius 0.3 to 0.5; with the car's 0.35 the straight way hits it: the car must swerve)."""
+    import numpy as np
+
+    target = np.stack((rng.uniform(4, 8, n), rng.uniform(-3, 3, n)), -1)
+    normal = np.stack((-target[:, 1], target[:, 0]), -1) / np.linalg.norm(target, axis=1, keepdims=True)
+    side = rng.choice([-1.0, 1.0], n) * rng.uniform(0.4, 0.8, n)
+    centre = rng.uniform(0.4, 0.6, (n, 1)) * target + side[:, None] * normal
+    rows = np.concatenate((target, centre, rng.uniform(0.3, 0.5, (n, 1))), 1).astype(np.float32)
+    return rows, [{"target": row[:2], "obstacles": [row[2:].tolist()]} for row in rows]
+
+
+def offline_seed(seed: int, quick: bool) -> dict:
+    """One seed of the offline experiment: data, ensemble, a policy with λ = 0 and one with λ, both
+    evaluated in the real env (both arms share the data, the model and the policy's initial weights)."""
+    import numpy as np
+    import torch
+
+    from envs.car.env import KinematicCarEnv
+    from planners.offline_policy import (
+        STATE_DIM,
+        CarPolicy,
+        CarTaskCost,
+        OfflinePolicyConfig,
+        evaluate_in_env,
+        train_offline_policy,
+    )
+    from worldmodels.ensemble import EnsembleConfig, ProbabilisticEnsemble
+    from worldmodels.transitions import collect_from_env
+
+    start = time.process_time()
+    # The offline data: the driver from rest at the origin, any heading, to the env's random targets.
+    data = collect_from_env(
+        KinematicCarEnv(target=None, obstacles=0, max_steps=100),
+        NoisyDriver(),
+        30 if quick else 60,
+        1000 * seed,
+        lambda rng: {"state": (0.0, 0.0, rng.uniform(-math.pi, math.pi), 0.0)},
+    )
+    states, actions, nexts = data.states[:, :STATE_DIM], data.actions, data.next_states[:, :STATE_DIM]
+    torch.manual_seed(seed)
+    model = ProbabilisticEnsemble(EnsembleConfig(STATE_DIM, 2, members=5, hidden=(128, 128)))
+    model.fit(states.numpy(), actions.numpy(), nexts.numpy(), epochs=40, seed=seed)
+    with torch.no_grad():
+        data_uncertainty = float(model.step_with_uncertainty(states, actions)[1].mean())
+
+    # The task: from the env's start (rest at the origin, facing +x), reach a target past an obstacle.
+    rng = np.random.default_rng(seed)
+    scenarios = torch.from_numpy(_car_scenarios(512, rng)[0])
+    starts = torch.tensor([[0.0, 0.0, 0.0, 1.0, 0.0]]).expand(len(scenarios), -1)
+    _, options = _car_scenarios(20 if quick else EVAL_EPISODES, rng)
+    env = KinematicCarEnv(target=None, obstacles=1)
+    arms = {}
+    for name, weight in (("without_reg", 0.0), ("with_reg", OFFLINE_LAMBDA)):
+        torch.manual_seed(seed)
+        policy = CarPolicy(obstacles=1)
+        config = OfflinePolicyConfig(
+            horizon=60,
+            iterations=100 if quick else 400,
+            batch_size=64,
+            lr=3e-3,
+            uncertainty_weight=weight,
+            seed=seed,
+        )
+        t0 = time.process_time()
+        log = train_offline_policy(
+            policy, model, starts, scenarios, CarTaskCost(obstacle_weight=3.0), config, data_uncertainty
+        )
+        arms[name] = {
+            **evaluate_in_env(policy, env, list(range(len(options))), options, reach_distance=REACH),
+            "model_task_cost": float(np.mean(log.task_cost[-10:])),
+            "model_uncertainty": float(np.mean(log.uncertainty[-10:])),
+            "cpu_seconds": time.process_time() - t0,
+        }
+    return {
+        "seed": seed,
+        "transitions": len(states),
+        "data_speed_range": [float(states[:, 4].min()), float(states[:, 4].max())],
+        "data_uncertainty": data_uncertainty,
+        **arms,
+        "cpu_seconds": time.process_time() - start,
+    }
+
+
+def offline_part(quick: bool) -> dict:
+    """Offline policy learning on the car, OFFLINE_SEEDS seeds (see the module docstring)."""
+    seeds = [offline_seed(seed, quick) for seed in range(2 if quick else OFFLINE_SEEDS)]
+
+    def rates(arm: str, key: str) -> list[float]:
+        return [run[arm][key] for run in seeds]
+
+    with_reg, without_reg = rates("with_reg", "reached_rate"), rates("without_reg", "reached_rate")
+    mean_with, mean_without = sum(with_reg) / len(seeds), sum(without_reg) / len(seeds)
+    return {
+        "env": "KinematicCar-v0 from its start; a random target, one obstacle beside the straight way",
+        "data": (
+            "per seed 60 episodes of 100 steps of a noisy driver (steers at the target, holds 1 m/s, never "
+            "backs up) from rest at any heading, no obstacles: speeds 0 to about 1.7 m/s only"
+        ),
+        "why_it_can_fail": (
+            "the task cost (mean distance over 60 steps) pays for speed, so through the model the policy "
+            "can drive faster than any datum, where the ensemble's predictions are unreliable: what it "
+            "learns there (a swerve round the obstacle, a stop on the target) need not happen in the real "
+            "car. Per seed and arm: the real top speed, and model_uncertainty, the mean uncertainty along "
+            "its predicted rollouts in units of the data's"
+        ),
+        "success": f"within {REACH} m of the target at some step, no collision (the env's is_success, "
+        "which also asks to stop within 0.1 m, is reported as env_success)",
+        "model": "probabilistic ensemble, 5 members (128, 128); rollouts follow the members' mean",
+        "uncertainty": "variance across members of the standardised change, over its mean on the data",
+        "uncertainty_weight": OFFLINE_LAMBDA,
+        "eval_episodes_per_seed": seeds[0]["with_reg"]["episodes"],
+        "offline_success_with_reg": mean_with,
+        "offline_success_without_reg": mean_without,
+        "offline_success_ratio": mean_with / mean_without if mean_without > 0 else None,
+        "success_with_reg_per_seed": with_reg,
+        "success_without_reg_per_seed": without_reg,
+        "env_success_with_reg_per_seed": rates("with_reg", "success_rate"),
+        "env_success_without_reg_per_seed": rates("without_reg", "success_rate"),
+        "collision_with_reg_per_seed": rates("with_reg", "collision_rate"),
+        "collision_without_reg_per_seed": rates("without_reg", "collision_rate"),
+        "top_speed_with_reg_per_seed": rates("with_reg", "mean_top_speed"),
+        "top_speed_without_reg_per_seed": rates("without_reg", "mean_top_speed"),
+        "seeds": seeds,
+        "cpu_seconds": sum(run["cpu_seconds"] for run in seeds),
+    }
+
+
 WORKERS = {
     "fork": fork_part,
     "pixel": pixel_part,
     "jepa": jepa_part,
     "uncertainty": uncertainty_part,
     "car": car_part,
+    "offline": offline_part,
 }
 
 
@@ -492,10 +669,14 @@ def main() -> None:
         return
 
     script = str(Path(__file__).resolve())
-    results = {}
+    # The parts not run keep their figures from the results file (as it is when this run ends).
+    path = RESULTS_DIR / ("worldmodels-quick.json" if args.quick else "worldmodels.json")
+    fresh = {}
     for part in args.only or PARTS:
-        results[part] = run_worker(script, [part, "1" if args.quick else "0"], timeout=900)
-        print(f"{part}: {results[part]}", flush=True)
+        fresh[part] = run_worker(script, [part, "1" if args.quick else "0"], timeout=900)
+        print(f"{part}: {fresh[part]}", flush=True)
+    results = json.loads(path.read_text()).get("parts", {}) if path.is_file() else {}
+    results.update(fresh)
 
     def get(part: str, key: str):
         return results.get(part, {}).get(key)
@@ -513,9 +694,9 @@ def main() -> None:
         "mc_dropout_spearman": get("uncertainty", "mc_dropout_spearman"),
         "truck_open_loop_position_error": get("uncertainty", "open_loop_position_error"),
         "car_open_loop_position_error": get("car", "open_loop_position_error"),
-        # Policy learning through the model (PPUU) needs the truck controller: not measured here yet.
-        "offline_success_with_reg": None,
-        "offline_success_without_reg": None,
+        "offline_success_with_reg": get("offline", "offline_success_with_reg"),
+        "offline_success_without_reg": get("offline", "offline_success_without_reg"),
+        "offline_success_ratio": get("offline", "offline_success_ratio"),
         "parts": results,
     }
 
@@ -534,6 +715,9 @@ def main() -> None:
         "jepa probe R2 >= 0.9": at_least("jepa_probe_r2", 0.9),
         "jepa planning success >= 0.8": at_least("jepa_planning_success", 0.8),
         "ensemble uncertainty spearman >= 0.5": at_least("uncertainty_spearman", 0.5),
+        "offline success with regularisation >= 2x without": figures["offline_success_with_reg"] is not None
+        and figures["offline_success_with_reg"] > 0
+        and figures["offline_success_with_reg"] >= 2 * figures["offline_success_without_reg"],
     }
     print_table(
         "World models",

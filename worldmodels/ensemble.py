@@ -162,5 +162,17 @@ class ProbabilisticEnsemble(nn.Module):
         change = self.changes.inverse(mean.transpose(0, 1).reshape(-1, self.state_dim))[:batch]
         return state + change.to(state)
 
+    def step_with_uncertainty(self, state: Tensor, action: Tensor) -> tuple[Tensor, Tensor]:
+        """Every member on every row: ``(next [B, S], uncertainty [B])``, both differentiable.
+
+        The next state is the members' mean; the uncertainty is their disagreement, the variance across
+        members of the standardised change averaged over state dims (small where the data taught them
+        alike, large off it). PPUU's regulariser (Henaff et al. 2019) adds it to a policy's cost.
+        """
+        x = self.inputs(torch.cat((state, action), dim=-1).float())
+        mean, _ = self(x.expand(self.cfg.members, -1, -1))  # [E, B, S] standardised changes
+        change = self.changes.inverse(mean.mean(0))
+        return state + change.to(state), mean.var(0, correction=0).mean(-1).to(state)
+
     def config_dict(self) -> dict:
         return asdict(self.cfg)

@@ -101,6 +101,16 @@ class MCDropoutDynamics(nn.Module):
         deltas = self.delta(state.repeat(n, 1), action.repeat(n, 1), dropout=True).reshape(n, b, -1)
         return deltas.var(0).mean(-1)
 
+    def step_with_uncertainty(
+        self, state: Tensor, action: Tensor, samples: int | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """``(next [B, S], uncertainty [B])`` from one batch of dropout passes: their mean next state and
+        the variance of their standardised changes (as :meth:`variance`), both differentiable."""
+        n = check_positive_int(samples or self.cfg.samples, "samples")
+        b = state.shape[0]
+        deltas = self.delta(state.repeat(n, 1), action.repeat(n, 1), dropout=True).reshape(n, b, -1)
+        return state + self.delta_norm.inverse(deltas.mean(0)), deltas.var(0, correction=0).mean(-1)
+
     def loss(self, state: Tensor, action: Tensor, next_state: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         """MSE of the standardised change, dropout on (what MC dropout's approximate posterior trains)."""
         target = self.delta_norm(next_state - state)

@@ -1,9 +1,10 @@
-"""Transition datasets from random actions: (state, action, next state) triples, seeded and saved to disk.
+"""Transition datasets: (state, action, next state) triples, seeded and saved to disk.
 
 An emulator needs no controller to learn from: any moves will do, as long as they cover the states the
 controller will later visit (Nguyen & Widrow 1990; the course's "random steps"). ``collect`` drives a
 batch of systems with random actions through any :class:`Dynamics`, restarting each one whose episode
-has ended.
+has ended. ``collect_from_env`` records a Gymnasium env driven by any behaviour policy: an offline
+dataset, which covers only what that policy did.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import gymnasium as gym
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -92,4 +95,34 @@ def collect(
             state = following
             t += 1
     states, actions, nexts = (torch.cat(part)[:n_transitions] for part in zip(*chunks, strict=True))
+    return Transitions(states, actions, nexts)
+
+
+def collect_from_env(
+    env: gym.Env,
+    act: Callable[[np.ndarray, np.random.Generator], np.ndarray],
+    episodes: int,
+    seed: int,
+    reset_options: Callable[[np.random.Generator], dict] | None = None,
+) -> Transitions:
+    """(observation, action, next observation) of ``episodes`` episodes of ``env`` driven by
+    ``act(obs, rng)`` (a random, scripted or noisy behaviour policy); episode e resets with seed
+    ``seed + e`` and the options ``reset_options(rng)`` (e.g. a random start), and ``rng`` is seeded with
+    ``seed``, so the same arguments give the same data."""
+    if episodes < 1:
+        raise UserError(f"episodes must be positive; got {episodes}")
+    rng = np.random.default_rng(seed)
+    rows = []
+    for episode in range(episodes):
+        options = reset_options(rng) if reset_options is not None else None
+        obs, _ = env.reset(seed=seed + episode, options=options)
+        done = False
+        while not done:
+            action = np.asarray(act(obs, rng), dtype=np.float32)
+            following, _, terminated, truncated, _ = env.step(action)
+            rows.append((obs, action, following))
+            obs, done = following, terminated or truncated
+    states, actions, nexts = (
+        torch.from_numpy(np.array(column, dtype=np.float32)) for column in zip(*rows, strict=True)
+    )
     return Transitions(states, actions, nexts)

@@ -85,3 +85,22 @@ def test_pets_fits_and_plans_within_its_budget() -> None:
     assert agent.seconds["planning"] > 0
     action, _ = agent.predict(np.array([1.0, 0.0, 0.0], dtype=np.float32))
     assert action.shape == (1,) and -2.0 <= action[0] <= 2.0
+
+
+def test_step_with_uncertainty_is_the_members_mean_and_grows_off_the_data():
+    torch.manual_seed(0)
+    model = small_ensemble()
+    states, actions, next_states = linear_transitions()
+    model.fit(states, actions, next_states, epochs=20)
+    s, a = torch.from_numpy(states[:50]), torch.from_numpy(actions[:50]).requires_grad_(True)
+    following, uncertainty = model.step_with_uncertainty(s, a)
+    with torch.no_grad():
+        x = model.inputs(torch.cat((s, a), dim=-1))
+        every = s + model.changes.inverse(model(x.expand(3, -1, -1))[0])  # [E, 50, 2]
+    torch.testing.assert_close(following.detach(), every.mean(0), atol=1e-5, rtol=1e-5)
+    assert uncertainty.shape == (50,) and (uncertainty >= 0).all()
+    uncertainty.sum().backward()  # a policy's regulariser needs its gradient
+    assert a.grad is not None and a.grad.abs().sum() > 0
+    with torch.no_grad():
+        off = model.step_with_uncertainty(s * 5 + 4, a)[1]
+    assert off.mean() > 10 * uncertainty.mean()

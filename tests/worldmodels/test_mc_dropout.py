@@ -49,3 +49,13 @@ def test_trained_model_is_more_uncertain_off_the_data():
     inside = model.variance(torch.tensor(states[:100]), torch.tensor(actions[:100]), samples=50)
     outside = model.variance(torch.tensor(states[:100]) * 4 + 3, torch.tensor(actions[:100]), samples=50)
     assert outside.mean() > 3 * inside.mean()
+
+
+def test_step_with_uncertainty_gives_a_differentiable_variance():
+    model = MCDropoutDynamics(MCDropoutConfig(2, 1, hidden=(32, 32), dropout=0.2, samples=8))
+    model.fit_normalisation(*_data(100))
+    state, action = torch.zeros(4, 2), torch.zeros(4, 1, requires_grad=True)
+    following, uncertainty = model.step_with_uncertainty(state, action)
+    assert following.shape == (4, 2) and uncertainty.shape == (4,) and (uncertainty > 0).all()
+    uncertainty.sum().backward()
+    assert action.grad is not None
