@@ -673,7 +673,9 @@ def main() -> None:
     path = RESULTS_DIR / ("worldmodels-quick.json" if args.quick else "worldmodels.json")
     fresh = {}
     for part in args.only or PARTS:
-        fresh[part] = run_worker(script, [part, "1" if args.quick else "0"], timeout=900)
+        # Wall-clock limits; offline runs 5 seeds (about 6 min of CPU, far longer on a shared machine).
+        timeout = 3600 if part == "offline" else 900
+        fresh[part] = run_worker(script, [part, "1" if args.quick else "0"], timeout=timeout)
         print(f"{part}: {fresh[part]}", flush=True)
     results = json.loads(path.read_text()).get("parts", {}) if path.is_file() else {}
     results.update(fresh)
