@@ -264,20 +264,32 @@ def shrink_frames(frames: np.ndarray, max_side: int) -> np.ndarray:
 
 
 def collect_pixel_sequences(
-    env: gym.Env, n_sequences: int, length: int, seed: int = 0, warmup: int = 40
+    env: gym.Env,
+    n_sequences: int,
+    length: int,
+    seed: int = 0,
+    warmup: int = 40,
+    max_episodes: int | None = None,
 ) -> dict[str, Any]:
     """`n_sequences` random-action sequences of `length` steps from an env with image observations and
     discrete actions: `frames [N, T+1, H, W, C]`, `actions [N, T]` and, when the env's info has one,
     `cells [N, T+1, 2]` (the agent's true position). Each sequence starts after a random number (up to
-    `warmup`) of random steps, so starts vary; a sequence the env ends early is drawn again.
+    `warmup`) of random steps, so starts vary; a sequence the env ends early is drawn again, from at most
+    `max_episodes` episodes in all (default 20 per sequence, plus 100): a UserError if too few last.
     """
     check_positive_int(n_sequences, "n_sequences")
     check_positive_int(length, "length")
+    max_episodes = check_positive_int(max_episodes or 20 * n_sequences + 100, "max_episodes")
     rng = np.random.default_rng(check_seed(seed))
     n_actions = int(env.action_space.n)
     frames, actions, cells = [], [], []
     episode = 0
     while len(frames) < n_sequences:
+        if episode == max_episodes:
+            raise UserError(
+                f"only {len(frames)} of {n_sequences} random-action sequences of {length} steps in "
+                f"{max_episodes} episodes: the env's episodes end sooner; ask for shorter sequences"
+            )
         obs, info = env.reset(seed=seed * 1_000_003 + episode)
         episode += 1
         ended = False

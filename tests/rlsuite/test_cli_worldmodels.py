@@ -173,3 +173,21 @@ def test_dream_refuses_runs_without_a_pixel_world_model(run_cli, tmp_path):
     assert_user_error(run_cli("dream", out, "--gif", tmp_path / "x.gif"), "jepa run", "pixel-wm")
     assert_user_error(run_cli("dream", tmp_path / "missing", "--gif", tmp_path / "x.gif"), "not found")
     assert not (tmp_path / "x.gif").exists()
+
+
+def test_demo_world_model_section_writes_its_run_and_dream(tmp_path):
+    from rlsuite.demo import SECTIONS, DemoContext, open_demo_dir, world_model_section
+
+    assert world_model_section in [section for _, section in SECTIONS]
+    ctx = DemoContext(open_demo_dir(tmp_path / "demo"), seed=0)
+    world_model_section(ctx)
+    assert ctx.files["pixel-wm dream"] == tmp_path / "demo" / "pixel-wm" / "dream.gif"
+    assert ctx.files["pixel-wm dream"].stat().st_size > 1000
+    figures = _eval(tmp_path / "demo" / "pixel-wm")
+    assert figures["mse_ratio_vs_copy_1"] < 1  # a noise-free grid: the dream beats copying the first frame
+
+
+def test_dream_longer_than_the_envs_episodes_is_a_one_line_error(run_cli, pixel_run, tmp_path):
+    result = run_cli("dream", pixel_run, "--gif", tmp_path / "long.gif", "--steps", "300")
+    assert_user_error(result, "sequences of 300 steps", "episodes end sooner")
+    assert not (tmp_path / "long.gif").exists()
