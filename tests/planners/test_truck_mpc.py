@@ -4,14 +4,14 @@ import math
 
 import torch
 
-from envs.truck.batch import sample_starts
+from envs.truck.batch import rollout, sample_starts
 from envs.truck.env import TruckBackerUpperEnv
 from envs.truck.kinematics import MAX_STEER, TruckKinematics
 from planners.fold_tracking import FoldTracking
 from planners.gradient_mpc import GradientMPC
 from planners.held_action import HeldAction
 from planners.truck_cost import TruckDockingCost
-from planners.truck_dockable import DockableSearch, certainly_undockable, dockable, replay_docks
+from planners.truck_dockable import DockableSearch, certainly_undockable, dockable
 
 
 def test_held_action_steps_the_wrapped_dynamics_repeat_times():
@@ -102,6 +102,16 @@ def test_certainly_undockable_catches_a_rear_backing_into_the_far_wall_only():
     assert certainly_undockable(starts).tolist() == [True, False, False]
 
 
+def _held_steering_docks(starts: torch.Tensor, steering: torch.Tensor, repeat: int) -> torch.Tensor:
+    """``[B]`` bool: steering angles ``[B, T, 1]``, each held ``repeat`` steps, dock (the env's rules)."""
+    calls = iter(range(1000))
+
+    def policy(state: torch.Tensor) -> torch.Tensor:
+        return steering[:, min(next(calls) // repeat, steering.shape[1] - 1)]
+
+    return rollout(policy, starts).docked
+
+
 def test_no_steering_docks_a_start_proved_undockable():
     starts = sample_starts(20_000, torch.Generator().manual_seed(0))
     doomed = starts[certainly_undockable(starts)][:50]
@@ -109,12 +119,14 @@ def test_no_steering_docks_a_start_proved_undockable():
     generator = torch.Generator().manual_seed(1)
     for _ in range(4):  # random steering and its bang-bang version, in 20-step blocks
         uniform = torch.rand(len(doomed), 50, 1, generator=generator, dtype=torch.float64)
-        actions = MAX_STEER * (2 * uniform - 1)
-        assert not bool(replay_docks(doomed, actions, 20, TruckKinematics()).any())
-        assert not bool(replay_docks(doomed, actions.sign() * MAX_STEER, 20, TruckKinematics()).any())
+        steering = MAX_STEER * (2 * uniform - 1)
+        assert not bool(_held_steering_docks(doomed, steering, 20).any())
+        assert not bool(_held_steering_docks(doomed, steering.sign() * MAX_STEER, 20).any())
 
 
-def test_dockable_search_finds_a_plan_for_an_easy_start_and_none_for_a_doomed_one():
-    starts = torch.tensor([[14.0, 2.0, 0.2, 0.1], [35.8, 0.0, math.pi, math.pi]], dtype=torch.float64)
-    search = DockableSearch(blocks=15, repeat=10, restarts=3, iterations=30, check_every=10)
-    assert dockable(starts, search).tolist() == [True, False]
+def test_dockable_search_docks_easy_starts_and_not_a_doomed_one():
+    starts = torch.tensor(
+        [[14.0, 2.0, 0.2, 0.1], [13.0, -2.0, -0.3, -0.2], [35.8, 0.0, math.pi, math.pi]], dtype=torch.float64
+    )
+    search = DockableSearch(horizons=(10,), restarts=2, iterations=2, max_steps=200)
+    assert dockable(starts, search).tolist() == [True, True, False]
