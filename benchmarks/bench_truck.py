@@ -34,7 +34,7 @@ FULL = {
     "transitions": 50_000,
     "iterations": 240,
     "episodes": 1000,
-    "mpc_episodes": 100,
+    "mpc_episodes": 60,
     "mpc_emulator_episodes": 50,
     "sb3_factor": 10,
 }
