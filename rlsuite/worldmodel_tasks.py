@@ -20,7 +20,8 @@ actions. ``--steps`` counts transitions too, cut into random-action sequences of
   that of copying the first frame, per horizon, and ``dream.gif`` (the real rollout beside its dream);
 - ``jepa``: the action-conditioned JEPA; the smallest per-dimension std of its embeddings of held-out
   frames (collapse check), a ridge probe's R² for the agent's cell where the env reports one (GridWorld),
-  and the error of its predicted embeddings over that of copying the first one, per horizon.
+  and the error of its predicted target embeddings over that of holding the first frame's embedding (a
+  predictor that ignores the actions), per horizon.
 
 ``--set`` takes each model's config fields and its training settings (an unknown name lists the valid
 ones); ``--resume`` trains again with the new budget, as ``truck-emulator`` does (training takes seconds).
@@ -513,7 +514,8 @@ def jepa_task(spec: TaskSpec, run: RunDir, resume: bool, progress_bar: bool) -> 
             predicted = model.predict(test_embeddings[:, 0], torch.as_tensor(test["actions"]))
             targets = model.embed_target(test["frames"])
         model_error = (predicted - targets[:, 1:]).pow(2).sum(-1).mean(0).numpy()
-        copy_error = (targets[:, :1] - targets[:, 1:]).pow(2).sum(-1).mean(0).numpy()
+        # The baseline is a predictor that ignores the action: the start embedding, held.
+        copy_error = (test_embeddings[:, :1] - targets[:, 1:]).pow(2).sum(-1).mean(0).numpy()
         stds = test_embeddings.reshape(-1, cfg.embed_dim).std(0)
     save_jepa(model, run.model_path)
     summary: dict[str, Any] = {
