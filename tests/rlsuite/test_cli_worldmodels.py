@@ -7,6 +7,7 @@ import json
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from rlsuite.worldmodel_tasks import episode_transitions, load_ensemble, one_step_errors, random_episodes
@@ -150,7 +151,7 @@ def test_dream_writes_the_real_rollout_beside_the_dream(run_cli, pixel_run, tmp_
         assert picture.size == (3 * (24 + 2 + 24), 3 * 18)  # real | gap | dream, scaled 3 times
 
 
-def test_dream_refuses_runs_without_a_pixel_world_model(run_cli, tmp_path):
+def test_jepa_run_saves_its_model_and_dream_refuses_it(run_cli, tmp_path):
     out = tmp_path / "jepa"
     result = run_cli(
         "train",
@@ -170,6 +171,14 @@ def test_dream_refuses_runs_without_a_pixel_world_model(run_cli, tmp_path):
     figures = _eval(out)
     assert figures["min_std"] >= 0 and np.isfinite(figures["probe_r2"]) and figures["probe_r2"] <= 1
     assert "prediction_error_ratio_vs_copy_10" in figures
+    # The saved JEPA embeds the same held-out frames (seed + 1,000,003) with the same spread.
+    from rlsuite.worldmodel_tasks import TEST_WINDOWS, frame_env, frame_sequences
+    from worldmodels.jepa import load_jepa
+
+    test = frame_sequences(frame_env(GRID, {}, 32, "jepa"), TEST_WINDOWS * 10 // 2, 10, 1_000_003)
+    with torch.no_grad():
+        embeddings = load_jepa(out / "model.pt").embed(test["frames"]).reshape(-1, 4)
+    assert float(embeddings.std(0).min()) == pytest.approx(figures["min_std"], rel=1e-5)
     assert_user_error(run_cli("dream", out, "--gif", tmp_path / "x.gif"), "jepa run", "pixel-wm")
     assert_user_error(run_cli("dream", tmp_path / "missing", "--gif", tmp_path / "x.gif"), "not found")
     assert not (tmp_path / "x.gif").exists()
@@ -191,3 +200,23 @@ def test_dream_longer_than_the_envs_episodes_is_a_one_line_error(run_cli, pixel_
     result = run_cli("dream", pixel_run, "--gif", tmp_path / "long.gif", "--steps", "300")
     assert_user_error(result, "sequences of 300 steps", "episodes end sooner")
     assert not (tmp_path / "long.gif").exists()
+
+
+def test_an_env_without_image_observations_is_seen_through_its_render():
+    from rlsuite.worldmodel_tasks import frame_env
+
+    env = frame_env("CartPole-v1", {}, 32, "pixel-wm")  # 400x600 renders pooled 19 times, a few rows cut
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == env.observation_space.shape == (21, 31, 3) and obs.dtype == np.uint8
+    assert obs.min() < 128 < obs.max()  # the cart and pole, dark on white
+    env.close()
+
+
+def test_shrink_frames_pools_by_the_smallest_factor_that_fits():
+    from worldmodels.pixel_world_model import shrink_frames
+
+    frames = np.random.default_rng(0).integers(0, 256, (2, 65, 100, 3), dtype=np.uint8)
+    small = shrink_frames(frames, 32)  # factor 4: 64x100 kept, 16x25 blocks
+    assert small.shape == (2, 16, 25, 3)
+    assert small[1, 0, 0, 2] == round(frames[1, :4, :4, 2].mean())
+    assert shrink_frames(frames, 100) is frames
