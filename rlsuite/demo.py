@@ -201,8 +201,8 @@ def world_model_section(ctx: DemoContext) -> None:
     seconds = time.perf_counter() - start
     ctx.say(f"  {figures['sequences']} random-action sequences of {height}x{width} frames, {seconds:.1f} s")
     ctx.say(
-        "  dreamed-frame MSE over copying the first frame: "
-        + ", ".join(f"{figures[f'mse_ratio_vs_copy_{k}']:.2f} at {k} steps" for k in (1, 5, 10))
+        "  dreamed-frame MSE over copying the first frame, by steps open loop: "
+        + ", ".join(f"{figures[f'mse_ratio_vs_copy_{k}']:.2f} after {k}" for k in (1, 5, 10))
     )
     ctx.files["pixel-wm run"] = run.path
     ctx.files["pixel-wm dream"] = result.media["dream"]
