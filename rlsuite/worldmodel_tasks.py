@@ -318,13 +318,9 @@ def ensemble_task(spec: TaskSpec, run: RunDir, resume: bool, progress_bar: bool)
 
 
 def _disagreement(model: Any, data: Transitions) -> tuple[np.ndarray, np.ndarray]:
-    """Per transition: the members' disagreement (variance of their standardised changes, averaged over
-    dims) and the Euclidean error of their mean prediction."""
+    """Per transition: the members' disagreement and the Euclidean error of their mean prediction."""
     with torch.no_grad():
-        x = model.inputs(torch.cat((data.states, data.actions), -1).float()).expand(model.cfg.members, -1, -1)
-        means, _ = model(x)
-        variance = means.var(0).mean(-1)
-        predicted = data.states + model.changes.inverse(means.mean(0))
+        predicted, variance = model.step_with_uncertainty(data.states, data.actions)
     return variance.numpy(), (predicted - data.next_states).norm(dim=-1).numpy()
 
 
