@@ -58,10 +58,13 @@ PPO_CARTPOLE = dict(
     n_envs=8, n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20, ent_coef=0.0,
     learning_rate=1e-3, clip_range=0.2, linear_schedule=True,
 )  # fmt: skip
-# A2C: RL-Zoo's (8 envs, 5 steps, lr 7e-4) needs about 500,000 steps; these reach 500 within 100,000.
+# A2C: RL-Zoo's (8 envs, 5 steps, lr 7e-4) needs about 500,000 steps; these (PPO's γ, λ and linear
+# schedule, 8 envs x 8 steps, a larger step) reach 500 within 100,000. Advantages stay as they come, as
+# in SB3's and RL-Zoo's A2C: standardising each rollout's blows the near-zero advantages of a policy
+# that already balances up to unit size. With it, seed 4 never settled (16 envs x 8 steps: 295) and with
+# 8 x 8 seed 3 fell from 500 to 323; without it seeds 0-9 all held 500 (5-9 a check beyond the 5 used).
 A2C_CARTPOLE = dict(
-    n_envs=16, n_steps=8, gamma=0.98, gae_lambda=0.8, learning_rate=2e-3, linear_schedule=True,
-    normalize_advantage=True,
+    n_envs=8, n_steps=8, gamma=0.98, gae_lambda=0.8, learning_rate=2e-3, linear_schedule=True,
 )  # fmt: skip
 REINFORCE_CARTPOLE = dict(n_envs=4, n_steps=512, learning_rate=3e-3, max_grad_norm=1.0)
 # Continuous control: normalised observations, as RL-Zoo's MuJoCo settings (normalize: true).
@@ -377,6 +380,7 @@ def results_figures(
             targets[f"{name}: {ours['seeds']}/{ours['seeds']} seeds >= {task.threshold:g}"] = (
                 ours["seeds_solved"] == ours["seeds"]
             )
+    per_algo["ppo"].setdefault("halfcheetah_return_ratio_vs_sb3", None)  # None: not run (--halfcheetah)
     return {
         **per_algo,
         "eval_episodes": EVAL_EPISODES,
