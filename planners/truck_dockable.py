@@ -29,7 +29,7 @@ from envs.truck.batch import episode_status
 from envs.truck.kinematics import MAX_STEER, YARD_X, YARD_Y, TruckKinematics
 from planners.fold_tracking import FoldTracking
 from planners.held_action import HeldAction
-from planners.rollout import rollout
+from planners.rollout import Dynamics, rollout
 from planners.truck_cost import TruckDockingCost
 
 
@@ -122,14 +122,23 @@ def dockable(
     found = torch.zeros(len(starts), dtype=torch.bool)
     for horizon in search.horizons:
         left = (~found).nonzero().squeeze(1)
-        found[left] = _search(starts[left], horizon, search, kinematics or TruckKinematics())
+        found[left] = mpc_runs(starts[left], horizon, search, kinematics).any(dim=1)
     return found
 
 
-def _search(starts: Tensor, horizon: int, search: DockableSearch, k: TruckKinematics) -> Tensor:
-    """One pass of :func:`dockable` with plans of ``horizon`` references."""
+def mpc_runs(
+    starts: Tensor,
+    horizon: int,
+    search: DockableSearch,
+    kinematics: TruckKinematics | None = None,
+    model: Dynamics | None = None,
+) -> Tensor:
+    """``[B, restarts]`` bool: which runs of receding-horizon MPC from ``starts`` docked, each planning
+    ``horizon`` references through ``model`` (default: the true kinematics; a learned emulator works
+    the same) and driven on the true kinematics under the env's rules, all runs in one batch."""
+    k = kinematics or TruckKinematics()
     n, r = len(starts), search.restarts
-    tracking = FoldTracking(k, search.fold_rate, k)
+    tracking = FoldTracking(model or k, search.fold_rate, k)
     dynamics, cost = HeldAction(tracking, search.repeat), TruckDockingCost(kinematics=k)
     spread = torch.linspace(-0.9, 0.9, r - 1, dtype=torch.float64) if r > 1 else torch.zeros(0)
     init = torch.atanh(torch.cat((torch.zeros(1, dtype=torch.float64), spread)))  # of fold / max_fold
@@ -150,7 +159,7 @@ def _search(starts: Tensor, horizon: int, search: DockableSearch, k: TruckKinema
         if bool(done.all()):
             break
         params = torch.cat((params[:, 1:], params[:, -1:]), dim=1)
-    return docked.reshape(n, r).any(dim=1)
+    return docked.reshape(n, r)
 
 
 def _improve(params: Tensor, state: Tensor, dynamics: HeldAction, cost: TruckDockingCost, search) -> Tensor:

@@ -11,7 +11,7 @@ from planners.fold_tracking import FoldTracking
 from planners.gradient_mpc import GradientMPC
 from planners.held_action import HeldAction
 from planners.truck_cost import TruckDockingCost
-from planners.truck_dockable import DockableSearch, certainly_undockable, dockable
+from planners.truck_dockable import DockableSearch, certainly_undockable, dockable, mpc_runs
 
 
 def test_held_action_steps_the_wrapped_dynamics_repeat_times():
@@ -130,3 +130,10 @@ def test_dockable_search_docks_easy_starts_and_not_a_doomed_one():
     )
     search = DockableSearch(horizons=(10,), restarts=2, iterations=2, max_steps=200)
     assert dockable(starts, search).tolist() == [True, True, False]
+
+
+def test_batched_mpc_runs_dock_like_the_planner_class():
+    # The start and settings of test_mpc_over_fold_references_docks_from_off_the_dock_line, in a batch.
+    start = torch.tensor([[14.0, 3.0, math.radians(-10), math.radians(-5)]], dtype=torch.float64)
+    search = DockableSearch(horizons=(12,), repeat=10, restarts=1, iterations=3, max_steps=400)
+    assert mpc_runs(start, 12, search).tolist() == [[True]]
