@@ -23,6 +23,7 @@ def test_demo_end_to_end(run_cli, tmp_path):
             assert (out / algo / name).is_file(), (algo, name)
     for name in ("car_obstacles.gif", "mpc_horizons.png"):
         assert (out / name).stat().st_size > 1000, name
+    assert (out / "pixel-wm" / "dream.gif").stat().st_size > 1000
     assert "DIFFERENT" not in result.stdout
     assert run_cli("eval", out / "q-learning", "--episodes", "3").exit_code == 0
 
