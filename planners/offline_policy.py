@@ -2,7 +2,7 @@
 al. 2019, "Model-predictive policy learning with uncertainty regularization"), for the kinematic car.
 
 The policy never touches the env while it learns: from fixed starts and sampled scenarios (a target
-and one obstacle) it is unrolled for T steps through a learned model that also says how unsure it is,
+and K obstacles) it is unrolled for T steps through a learned model that also says how unsure it is,
 s_{t+1}, u_t = M(s_t, π(s_t)), and trained by backpropagation through time on
 
     L = task(s_1 … s_T) + λ · (1/T) Σ_t u_t / u_data,
@@ -10,8 +10,8 @@ s_{t+1}, u_t = M(s_t, π(s_t)), and trained by backpropagation through time on
 where u_t is the model's disagreement with itself (ensemble members, or dropout masks) and u_data its
 mean disagreement on the data it was trained on. With λ = 0 the policy is free to steer into states
 the model never saw, where its predictions, and so the cost, can be arbitrarily wrong and low: it
-"falls off the manifold". With λ > 0 it pays for leaving the data, so what it learns also holds in
-the real env. ``evaluate_in_env`` measures that: the policy drives the real KinematicCar-v0.
+"falls off the manifold". With λ > 0 it pays for leaving the data, so it learns mostly where the
+model knows the car. ``evaluate_in_env`` tells which held: the policy drives the real KinematicCar-v0.
 
 States are the first five entries of the car env's observation, (x, y, sin θ, cos θ, s); a scenario
 row is (target_x, target_y) followed by (x, y, radius) of each of the K obstacles.
