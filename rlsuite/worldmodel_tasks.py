@@ -273,32 +273,11 @@ def dynamics_task(spec: TaskSpec, run: RunDir, resume: bool, progress_bar: bool)
     return _vector_task(spec, run, defaults, fit, save_emulator)
 
 
-ENSEMBLE_KIND = "probabilistic ensemble"
-
-
-def save_ensemble(model: Any, path: Path) -> None:
-    """Config and weights (standardisation included) of a ProbabilisticEnsemble, atomically."""
-    from core.checkpoint import save_checkpoint
-
-    save_checkpoint(path, {"kind": ENSEMBLE_KIND, "config": model.config_dict(), "state": model.state_dict()})
-
-
-def load_ensemble(path: Path) -> Any:
-    """The ensemble ``save_ensemble`` wrote (planning mode: members' means)."""
-    from core.checkpoint import load_checkpoint
-    from worldmodels.ensemble import EnsembleConfig, ProbabilisticEnsemble
-
-    payload = load_checkpoint(path, kind=ENSEMBLE_KIND)
-    model = ProbabilisticEnsemble(EnsembleConfig(**payload["config"]))
-    model.load_state_dict(payload["state"])
-    return model
-
-
 def ensemble_task(spec: TaskSpec, run: RunDir, resume: bool, progress_bar: bool) -> TaskResult:
     """The probabilistic ensemble (see the module docstring)."""
     from scipy.stats import spearmanr
 
-    from worldmodels.ensemble import EnsembleConfig, ProbabilisticEnsemble
+    from worldmodels.ensemble import EnsembleConfig, ProbabilisticEnsemble, save_ensemble
 
     network = _defaults(EnsembleConfig, ("state_dim", "action_dim"))
     defaults = {**network, "hidden": (128, 128), "epochs": 20}

@@ -16,15 +16,19 @@ mean, or a draw from its Gaussian with ``sample=True``.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from core.checkpoint import load_checkpoint, save_checkpoint
 from core.errors import UserError
 from core.validation import check_positive_int
 from worldmodels.batches import Standardiser
+
+KIND = "probabilistic ensemble"
 
 
 @dataclass
@@ -176,3 +180,16 @@ class ProbabilisticEnsemble(nn.Module):
 
     def config_dict(self) -> dict:
         return asdict(self.cfg)
+
+
+def save_ensemble(model: ProbabilisticEnsemble, path: str | Path) -> None:
+    """Config and weights (standardisation included) of an ensemble, written atomically."""
+    save_checkpoint(path, {"kind": KIND, "config": model.config_dict(), "state": model.state_dict()})
+
+
+def load_ensemble(path: str | Path) -> ProbabilisticEnsemble:
+    """The ensemble ``save_ensemble`` wrote (planning mode: members' means)."""
+    payload = load_checkpoint(path, kind=KIND)
+    model = ProbabilisticEnsemble(EnsembleConfig(**payload["config"]))
+    model.load_state_dict(payload["state"])
+    return model

@@ -10,9 +10,10 @@ import pytest
 import torch
 from PIL import Image
 
-from rlsuite.worldmodel_tasks import episode_transitions, load_ensemble, one_step_errors, random_episodes
+from rlsuite.worldmodel_tasks import episode_transitions, one_step_errors, random_episodes
 from worldmodels.cvae import load_cvae
 from worldmodels.emulator import load_emulator
+from worldmodels.ensemble import load_ensemble
 
 from .conftest import assert_user_error
 

@@ -104,3 +104,15 @@ def test_step_with_uncertainty_is_the_members_mean_and_grows_off_the_data():
     with torch.no_grad():
         off = model.step_with_uncertainty(s * 5 + 4, a)[1]
     assert off.mean() > 10 * uncertainty.mean()
+
+
+def test_save_and_load_round_trip(tmp_path):
+    from worldmodels.ensemble import load_ensemble, save_ensemble
+
+    model = small_ensemble()
+    model.fit(*linear_transitions(200), epochs=1)
+    save_ensemble(model, tmp_path / "ensemble.pt")
+    loaded = load_ensemble(tmp_path / "ensemble.pt")
+    assert loaded.config_dict() == model.config_dict()
+    for key, value in model.state_dict().items():
+        torch.testing.assert_close(loaded.state_dict()[key], value)
