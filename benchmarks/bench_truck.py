@@ -326,6 +326,16 @@ def worker(args: list[str]) -> dict:
     return work_sb3(budget, int(args[2]))
 
 
+def wilson_interval(rate: float | None, n: int | None) -> list[float] | None:
+    """The 95 % Wilson score interval of a success rate measured on ``n`` trials (None without one)."""
+    if rate is None or not n:
+        return None
+    z = 1.96
+    centre = (rate + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * (rate * (1 - rate) / n + z * z / (4 * n * n)) ** 0.5
+    return [centre - half, centre + half]
+
+
 def summarise(runs: dict[str, dict], budget: dict) -> dict:
     """The results file's figures from the parts' runs (a part not run has no figures)."""
     ours, conditioned = runs.get("controller", {}), runs.get("conditioned", {})
@@ -352,7 +362,11 @@ def summarise(runs: dict[str, dict], budget: dict) -> dict:
         "mpc_episodes": mpc_true.get("episodes"),
         "mpc_emulator_episodes": mpc_emulator.get("episodes"),
         "dockable_lower_bound": ceiling.get("dockable_lower_bound"),
+        "dockable_lower_bound_ci95": wilson_interval(
+            ceiling.get("dockable_lower_bound"), ceiling.get("starts")
+        ),
         "dockable_upper_bound": ceiling.get("dockable_upper_bound"),
+        "dockable_upper_bound_distribution": ceiling.get("dockable_upper_bound_many"),
         "dockable_starts": ceiling.get("starts"),
         "dockable_method": ceiling.get("method"),
         "sb3_success_rate": sb3.get("success_rate"),
