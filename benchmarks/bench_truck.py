@@ -57,7 +57,7 @@ MPC = {
     "lr": 0.1,
     "restarts": 1,
     "fold_rate": 1.0,
-    "max_fold": 1.1,
+    "max_fold": 1.35,
 }
 # The dockable fraction's bounds: the first evaluation starts for the search, many more for the proof.
 CEILING = {
