@@ -63,7 +63,14 @@ MPC = {
 CEILING = {
     "starts": 300,
     "proof_starts": 100_000,
-    "search": {"horizons": (20, 30, 45), "repeat": 10, "restarts": 8, "iterations": 4, "lr": 0.1},
+    "search": {
+        "horizons": (20, 30),
+        "repeat": 10,
+        "restarts": 8,
+        "iterations": 4,
+        "lr": 0.1,
+        "max_fold": 1.35,
+    },
 }
 PARTS = ("controller", "conditioned", "mpc_true", "mpc_emulator", "controller_true", "sb3_ppo", "ceiling")
 
