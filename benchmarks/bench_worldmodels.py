@@ -20,6 +20,15 @@ Each part runs in a fresh single-threaded process (`run_worker`), one after anot
   the embedding (held-out rollouts; and cells the probe never saw), an untrained encoder as the baseline;
   latent CEM planning to goal images from random starts, success = the goal cell reached within 2 d + 4
   steps (d: the exact shortest path, from value iteration on the grid with noise 0).
+- jepa_car: the same JEPA on the kinematic car (continuous actions): frames are the env's drawing of the
+  car alone shrunk to 46x34 (worldmodels/car_pixels.py), two consecutive frames stacked so speed shows.
+  Trained on random-action sequences of the real env from random poses and speeds. Planning: CEM over
+  (steering, acceleration) on the predictor, cost = distance of the predicted embeddings to the goal
+  image's (the car at rest at the goal pose). Seeded episodes start at rest at a random pose; the goal
+  pose lies 1.5 to 3 m away, 0 to 0.4 rad off the start heading, its heading that of the circular arc
+  through both (so a constant steering reaches it). Success: the episode ends (after CAR_STEPS steps)
+  with the car within CAR_TOL of the goal position; a random-action driver from the same starts is the
+  baseline, and the start distance is reported beside.
 - uncertainty: truck-kinematics random-steering transitions (the env's start distribution); PETS ensemble
   (worldmodels/ensemble.py) and MC dropout; Spearman rho between predicted variance and the actual one-step
   error on held-out states, half in-distribution, half off it (trailer-cab angles and positions beyond the
@@ -58,7 +67,9 @@ STD_FLOOR = 0.1  # jepa: no dimension's std over held-out frames may fall below 
 LAYOUT = "open-8x8"  # the pixel world model's grid
 JEPA_LAYOUT = "open-6x6"  # the JEPA's (36 cells: every goal within its 10-step planning horizon)
 POOL = 2
-PARTS = ("fork", "pixel", "jepa", "uncertainty", "car", "offline")
+CAR_TOL = 0.5  # jepa_car: success radius (m) round the goal position at the episode's end
+CAR_STEPS = 40  # jepa_car: steps per planning episode (4 s)
+PARTS = ("fork", "pixel", "jepa", "jepa_car", "uncertainty", "car", "offline")
 
 
 def _threads() -> None:
@@ -338,6 +349,99 @@ def jepa_part(quick: bool) -> dict:
         "planning_steps_over_optimal": float(np.sum(steps_used) / np.sum(optimal)) if optimal else None,
         "train_seconds": train_seconds,
         "planning_seconds": time.perf_counter() - start,
+    }
+
+
+def _car_goal(rng) -> tuple:
+    """A start pose at rest and a goal pose on a circular arc ahead of it, both inside the picture."""
+    import numpy as np
+
+    from envs.car.render import VIEW_X, VIEW_Y
+
+    while True:
+        x, y, theta = rng.uniform((0.0, -2.0, -np.pi), (6.0, 2.0, np.pi))
+        distance, off = rng.uniform(1.5, 3.0), rng.uniform(-0.4, 0.4)
+        gx, gy = x + distance * np.cos(theta + off), y + distance * np.sin(theta + off)
+        if VIEW_X[0] + 1 < gx < VIEW_X[1] - 1 and VIEW_Y[0] + 1 < gy < VIEW_Y[1] - 1:
+            return np.array([x, y, theta, 0.0]), np.array([gx, gy, theta + 2 * off, 0.0])
+
+
+def jepa_car_part(quick: bool) -> dict:
+    import numpy as np
+    import torch
+
+    from envs.car.env import KinematicCarEnv
+    from supervised.trainer import Trainer, TrainerConfig
+    from worldmodels.batches import ArrayBatches
+    from worldmodels.car_pixels import OFF_VIEW_TARGET, CarPictures, collect_car_sequences
+    from worldmodels.jepa import JEPA, GoalPlanner, JEPAConfig, jepa_loss
+
+    cpu_start = time.process_time()
+    env = KinematicCarEnv(obstacles=0, max_steps=10_000)
+    pictures = CarPictures(env)
+    train = collect_car_sequences(env, pictures, 200 if quick else 800, 6, seed=0)
+    data_seconds = time.process_time() - cpu_start
+    cfg = JEPAConfig(pictures.frame_shape, 2, embed_dim=16, continuous=True)
+    torch.manual_seed(0)
+    model = JEPA(cfg)
+    trainer_cfg = TrainerConfig(
+        epochs=10 if quick else 60, batch_size=32, learning_rate=2e-3, schedule="cosine", progress_bar=False
+    )
+    history = Trainer(model, jepa_loss, trainer_cfg).fit(ArrayBatches(train["frames"], train["actions"]))
+    model.eval()
+    train_seconds = time.process_time() - cpu_start - data_seconds
+    with torch.no_grad():
+        stds = model.embed(train["frames"][:200].reshape(-1, *cfg.frame_shape)).std(0).numpy()
+
+    rng = np.random.default_rng(11)
+    episodes = 6 if quick else 20
+    low, high = env.action_space.low, env.action_space.high
+    arms = {"planning": [], "random": []}
+    start_distances = []
+    plan_start = time.process_time()
+    for episode in range(episodes):
+        start, goal = _car_goal(rng)
+        goal_frame = pictures.frame(goal, 0.0)
+        start_distances.append(float(np.hypot(*(goal[:2] - start[:2]))))
+        for arm in arms:
+            env.reset(seed=episode, options={"state": start, "target": OFF_VIEW_TARGET})
+            planner = GoalPlanner(
+                model, pictures.stack(goal_frame, goal_frame), 10, 200, 20, 4, episode, low, high
+            )
+            actor = np.random.default_rng(episode)
+            previous = current = pictures.frame(start, 0.0)
+            for _ in range(CAR_STEPS):
+                if arm == "planning":
+                    action = planner.act(pictures.stack(previous, current))
+                else:
+                    action = actor.uniform(low, high)
+                env.step(action)
+                previous, current = (
+                    current,
+                    pictures.frame(env.state, float(np.clip(action[0], low[0], high[0]))),
+                )
+            arms[arm].append(float(np.hypot(*(env.state[:2] - goal[:2]))))
+    final = {arm: np.array(d) for arm, d in arms.items()}
+    return {
+        "frame_shape": list(cfg.frame_shape),
+        "train_sequences": len(train["frames"]),
+        "embed_dim": cfg.embed_dim,
+        "final_losses": {k: v for k, v in history[-1].items() if k.startswith("train_")},
+        "min_std": float(stds.min()),
+        "episodes": episodes,
+        "steps": CAR_STEPS,
+        "tolerance": CAR_TOL,
+        "mean_start_distance": float(np.mean(start_distances)),
+        "start_within_tolerance": float(np.mean(np.array(start_distances) < CAR_TOL)),
+        "mean_final_distance_planning": float(final["planning"].mean()),
+        "mean_final_distance_random": float(final["random"].mean()),
+        "jepa_car_planning_success": float((final["planning"] < CAR_TOL).mean()),
+        "jepa_car_random_success": float((final["random"] < CAR_TOL).mean()),
+        "final_distances_planning": final["planning"].round(3).tolist(),
+        "data_cpu_seconds": data_seconds,
+        "train_cpu_seconds": train_seconds,
+        "planning_cpu_seconds": time.process_time() - plan_start,
+        "cpu_seconds": time.process_time() - cpu_start,
     }
 
 
@@ -650,6 +754,7 @@ WORKERS = {
     "fork": fork_part,
     "pixel": pixel_part,
     "jepa": jepa_part,
+    "jepa_car": jepa_car_part,
     "uncertainty": uncertainty_part,
     "car": car_part,
     "offline": offline_part,
@@ -692,6 +797,8 @@ def main() -> None:
         "jepa_min_std": get("jepa", "jepa_min_std"),
         "jepa_probe_r2": get("jepa", "jepa_probe_r2"),
         "jepa_planning_success": get("jepa", "jepa_planning_success"),
+        "jepa_car_planning_success": get("jepa_car", "jepa_car_planning_success"),
+        "jepa_car_random_success": get("jepa_car", "jepa_car_random_success"),
         "uncertainty_spearman": get("uncertainty", "uncertainty_spearman"),
         "mc_dropout_spearman": get("uncertainty", "mc_dropout_spearman"),
         "truck_open_loop_position_error": get("uncertainty", "open_loop_position_error"),

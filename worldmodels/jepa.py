@@ -19,7 +19,8 @@ the course notes' four terms):
 
 As a Dynamics (`state_dim = embed_dim`, `action_dim = n_actions`) the predictor plans: `GoalPlanner`
 runs the planners' CEM over action logits (argmax, so a discrete action) to bring the predicted
-embedding close to a goal image's embedding.
+embedding close to a goal image's embedding. With `continuous=True` the `n_actions` inputs are the
+coordinates of a continuous action (the car's steering and acceleration) and CEM searches them directly.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ KIND = "jepa"
 
 @dataclass
 class JEPAConfig:
-    """Frames `(H, W, C)` uint8; `n_actions` discrete actions; encoder convs with `channels` (3x3, strides
+    """Frames `(H, W, C)` uint8; `n_actions` discrete actions (or, with `continuous`, the size of a
+    continuous action vector, fed to the predictor as it is); encoder convs with `channels` (3x3, strides
     2, 2, 1) then a linear map to `embed_dim`; loss weights as VICReg's (25, 25, 1), and `smooth_coeff` for
     the temporal-smoothness term (see JEPA.loss)."""
 
@@ -61,6 +63,7 @@ class JEPAConfig:
     std_coeff: float = 25.0
     cov_coeff: float = 1.0
     smooth_coeff: float = 5.0
+    continuous: bool = False
 
     def __post_init__(self) -> None:
         self.frame_shape, self.channels = tuple(self.frame_shape), tuple(self.channels)
@@ -109,13 +112,20 @@ class JEPA(nn.Module):
         return state + self.predictor(torch.cat([state, action.to(state)], dim=-1))
 
     def one_hot(self, actions: Tensor) -> Tensor:
+        """Discrete `[..., ]` -> one-hot `[..., n_actions]`; continuous `[..., n_actions]` pass as floats."""
+        if self.cfg.continuous:
+            actions = torch.as_tensor(actions).float()
+            if actions.shape[-1:] != (self.cfg.n_actions,):
+                raise UserError(f"continuous actions must end in {self.cfg.n_actions} coordinates")
+            return actions
         actions = torch.as_tensor(actions).long()
         if actions.numel() and not 0 <= int(actions.min()) <= int(actions.max()) < self.cfg.n_actions:
             raise UserError(f"actions must be integers in 0..{self.cfg.n_actions - 1}")
         return F.one_hot(actions, self.cfg.n_actions).float()
 
     def predict(self, state: Tensor, actions: Tensor) -> Tensor:
-        """`[B, T, D]`: the embeddings after each of `actions [B, T]`, open loop from `state [B, D]`."""
+        """`[B, T, D]`: the embeddings after each of `actions [B, T]` (`[B, T, A]` continuous), open loop
+        from `state [B, D]`."""
         one_hot, out = self.one_hot(actions), []
         for t in range(one_hot.shape[1]):
             state = self.step(state, one_hot[:, t])
@@ -161,7 +171,7 @@ class JEPA(nn.Module):
 
 
 def jepa_loss(model: JEPA, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
-    """The trainer's `loss_fn` for batches of (frames [B, T+1, H, W, C], actions [B, T]).
+    """The trainer's `loss_fn` for batches of (frames [B, T+1, H, W, C], actions [B, T] or [B, T, A]).
 
     In training mode it first moves the target encoder towards the context encoder: the trainer has no
     per-step hook, so the EMA update for step k runs at the start of step k + 1 (a one-step shift).
@@ -201,7 +211,10 @@ class DiscreteActions:
 class GoalPlanner:
     """Receding-horizon CEM in embedding space towards a goal image: each step embeds the current frame,
     plans `horizon` actions minimising the mean distance of the predicted embeddings to the goal's
-    (the planners' MeanDistance over all D coordinates), and returns the first action."""
+    (the planners' MeanDistance over all D coordinates), and returns the first action.
+
+    Discrete models (the default) plan over action logits and act with the argmax (an int); give
+    `action_low` and `action_high` (per coordinate) to plan continuous actions within them (an array)."""
 
     def __init__(
         self,
@@ -212,17 +225,22 @@ class GoalPlanner:
         elites: int = 20,
         iterations: int = 4,
         seed: int = 0,
+        action_low: float | tuple[float, ...] | None = None,
+        action_high: float | tuple[float, ...] | None = None,
     ) -> None:
-        self.model = model
+        if (action_low is None) != (action_high is None):
+            raise UserError("give both action_low and action_high (continuous actions) or neither")
+        self.model, self.continuous = model, action_low is not None
         with torch.no_grad():
             goal = model.embed_target(goal_frame[None])[0]
         cost = MeanDistance(goal.tolist(), position=tuple(range(model.state_dim)))
-        self.cem = CEM(
-            DiscreteActions(model), cost, horizon, -1.0, 1.0, samples, elites, iterations, seed=seed
+        dynamics, low, high = (
+            (model, action_low, action_high) if self.continuous else (DiscreteActions(model), -1.0, 1.0)
         )
+        self.cem = CEM(dynamics, cost, horizon, low, high, samples, elites, iterations, seed=seed)
 
-    def act(self, frame: np.ndarray) -> int:
+    def act(self, frame: np.ndarray) -> int | np.ndarray:
         with torch.no_grad():
             state = self.model.embed(frame[None])[0]
-            logits = self.cem.plan(state)
-        return int(torch.as_tensor(logits).argmax())
+            plan = torch.as_tensor(self.cem.plan(state))
+        return plan.numpy().astype(np.float32) if self.continuous else int(plan.argmax())

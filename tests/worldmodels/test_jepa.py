@@ -88,3 +88,42 @@ def test_goal_planner_reaches_every_cell_with_an_exact_model():
             if info["cell"] == goal:
                 break
         assert info["cell"] == goal
+
+
+def test_car_pictures_continuous_training_and_bounded_plans():
+    from envs.car.env import KinematicCarEnv
+    from worldmodels.car_pixels import CarPictures, collect_car_sequences
+
+    env = KinematicCarEnv(obstacles=0, max_steps=10_000)
+    pictures = CarPictures(env, max_side=24)
+    data = collect_car_sequences(env, pictures, 16, 2, seed=0)
+    h, w, c = pictures.frame_shape
+    assert c == 6 and max(h, w) <= 24
+    assert data["frames"].shape == (16, 3, h, w, 6) and data["frames"].dtype == np.uint8
+    assert data["actions"].shape == (16, 2, 2) and data["states"].shape == (16, 3, 4)
+    torch.testing.assert_close(  # a stack's older half is the previous stack's newer half
+        torch.as_tensor(data["frames"][:, 1:, ..., :3]), torch.as_tensor(data["frames"][:, :-1, ..., 3:])
+    )
+
+    torch.manual_seed(0)
+    model = JEPA(JEPAConfig(pictures.frame_shape, 2, embed_dim=4, channels=(8, 8), continuous=True))
+    assert model.predict(model.embed(data["frames"][:, 0]), torch.as_tensor(data["actions"])).shape == (
+        16,
+        2,
+        4,
+    )
+    with pytest.raises(UserError, match="2 coordinates"):
+        model.one_hot(torch.zeros(3, 1))
+    cfg = TrainerConfig(epochs=8, batch_size=8, learning_rate=2e-3, progress_bar=False)
+    history = Trainer(model, jepa_loss, cfg).fit(ArrayBatches(data["frames"], data["actions"]))
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+
+    model.eval()
+    low, high = env.action_space.low, env.action_space.high
+    goal = pictures.frame(np.array([3.0, 1.0, 0.5, 0.0]), 0.0)
+    planner = GoalPlanner(model, pictures.stack(goal, goal), 4, 30, 5, 2, 0, low, high)
+    start = pictures.frame(np.zeros(4), 0.0)
+    action = planner.act(pictures.stack(start, start))
+    assert action.shape == (2,) and (low <= action).all() and (action <= high).all()
+    with pytest.raises(UserError, match="both"):
+        GoalPlanner(model, pictures.stack(goal, goal), action_low=low)
