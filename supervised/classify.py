@@ -59,6 +59,8 @@ class ClassifierConfig:
             check_positive_int(getattr(self, name), name)
         if not isinstance(self.pad, int) or self.pad < 0:
             raise UserError(f"pad must be a whole number of pixels >= 0, got {self.pad!r}")
+        if isinstance(self.stem_channels, int):  # one conv, e.g. stem_channels=32 on the command line
+            self.stem_channels = (self.stem_channels,)
         self.stem_channels = tuple(self.stem_channels)
         for width in self.stem_channels:
             check_positive_int(width, "stem_channels entry")

@@ -67,5 +67,6 @@ def test_bad_classifier_configs():
         ClassifierConfig(model="transformer", tokens="rows", stem_channels=(8,))
     with pytest.raises(UserError, match="stem_channels entry"):
         ClassifierConfig(stem_channels=(8, 0))
+    assert ClassifierConfig(stem_channels=8).stem_channels == (8,)
     with pytest.raises(UserError, match="patches"):
         build_classifier(ClassifierConfig(model="transformer", patch=3), (1, 8, 8), 10)
