@@ -22,8 +22,10 @@ Each part runs in a fresh single-threaded process (`run_worker`), one after anot
   steps (d: the exact shortest path, from value iteration on the grid with noise 0).
 - jepa_car: the same JEPA on the kinematic car (continuous actions): frames are the env's drawing of the
   car alone shrunk to 46x34 (worldmodels/car_pixels.py), two consecutive frames stacked so speed shows.
-  Trained on random-action sequences of the real env from random poses and speeds. Planning: CEM over
-  (steering, acceleration) on the predictor, cost = distance of the predicted embeddings to the goal
+  Trained on random-action sequences (CAR_SEQUENCE steps) of the real env from random poses and speeds;
+  a ridge probe of the car's (x, y) from the embedding on held-out sequences. Planning: CEM over
+  (steering, acceleration) on the predictor, CAR_SEQUENCE steps ahead (as far as it was trained open
+  loop), cost = distance of the predicted embeddings to the goal
   image's (the car at rest at the goal pose). Seeded episodes start at rest at a random pose; the goal
   pose lies 1.5 to 3 m away, 0 to 0.4 rad off the start heading, its heading that of the circular arc
   through both (so a constant steering reaches it). Success: the episode ends (after CAR_STEPS steps)
@@ -69,6 +71,7 @@ JEPA_LAYOUT = "open-6x6"  # the JEPA's (36 cells: every goal within its 10-step 
 POOL = 2
 CAR_TOL = 0.5  # jepa_car: success radius (m) round the goal position at the episode's end
 CAR_STEPS = 40  # jepa_car: steps per planning episode (4 s)
+CAR_SEQUENCE = 6  # jepa_car: steps per training sequence, and the planning horizon (no longer open loop)
 PARTS = ("fork", "pixel", "jepa", "jepa_car", "uncertainty", "car", "offline")
 
 
@@ -371,6 +374,8 @@ def jepa_car_part(quick: bool) -> dict:
     import torch
 
     from envs.car.env import KinematicCarEnv
+    from envs.car.render import VIEW_X, VIEW_Y
+    from supervised.probe import regression_probe
     from supervised.trainer import Trainer, TrainerConfig
     from worldmodels.batches import ArrayBatches
     from worldmodels.car_pixels import OFF_VIEW_TARGET, CarPictures, collect_car_sequences
@@ -379,7 +384,7 @@ def jepa_car_part(quick: bool) -> dict:
     cpu_start = time.process_time()
     env = KinematicCarEnv(obstacles=0, max_steps=10_000)
     pictures = CarPictures(env)
-    train = collect_car_sequences(env, pictures, 200 if quick else 800, 6, seed=0)
+    train = collect_car_sequences(env, pictures, 200 if quick else 800, CAR_SEQUENCE, seed=0)
     data_seconds = time.process_time() - cpu_start
     cfg = JEPAConfig(pictures.frame_shape, 2, embed_dim=16, continuous=True)
     torch.manual_seed(0)
@@ -390,13 +395,20 @@ def jepa_car_part(quick: bool) -> dict:
     history = Trainer(model, jepa_loss, trainer_cfg).fit(ArrayBatches(train["frames"], train["actions"]))
     model.eval()
     train_seconds = time.process_time() - cpu_start - data_seconds
+    test = collect_car_sequences(env, pictures, 40 if quick else 100, CAR_SEQUENCE, seed=1)
     with torch.no_grad():
-        stds = model.embed(train["frames"][:200].reshape(-1, *cfg.frame_shape)).std(0).numpy()
+        x_train, x_test = (model.embed(d["frames"]).flatten(0, 1).numpy() for d in (train, test))
+    stds = x_test.std(0)
+    # How linearly the embedding holds the car's position (x, y), on held-out sequences.
+    probe_r2 = regression_probe(
+        x_train, train["states"][..., :2].reshape(-1, 2), x_test, test["states"][..., :2].reshape(-1, 2)
+    )
 
     rng = np.random.default_rng(11)
     episodes = 6 if quick else 20
     low, high = env.action_space.low, env.action_space.high
     arms = {"planning": [], "random": []}
+    left_picture = 0
     start_distances = []
     plan_start = time.process_time()
     for episode in range(episodes):
@@ -406,7 +418,7 @@ def jepa_car_part(quick: bool) -> dict:
         for arm in arms:
             env.reset(seed=episode, options={"state": start, "target": OFF_VIEW_TARGET})
             planner = GoalPlanner(
-                model, pictures.stack(goal_frame, goal_frame), 10, 200, 20, 4, episode, low, high
+                model, pictures.stack(goal_frame, goal_frame), CAR_SEQUENCE, 200, 20, 4, episode, low, high
             )
             actor = np.random.default_rng(episode)
             previous = current = pictures.frame(start, 0.0)
@@ -421,6 +433,9 @@ def jepa_car_part(quick: bool) -> dict:
                     pictures.frame(env.state, float(np.clip(action[0], low[0], high[0]))),
                 )
             arms[arm].append(float(np.hypot(*(env.state[:2] - goal[:2]))))
+            if arm == "planning":
+                x, y = env.state[:2]
+                left_picture += not (VIEW_X[0] < x < VIEW_X[1] and VIEW_Y[0] < y < VIEW_Y[1])
     final = {arm: np.array(d) for arm, d in arms.items()}
     return {
         "frame_shape": list(cfg.frame_shape),
@@ -428,6 +443,7 @@ def jepa_car_part(quick: bool) -> dict:
         "embed_dim": cfg.embed_dim,
         "final_losses": {k: v for k, v in history[-1].items() if k.startswith("train_")},
         "min_std": float(stds.min()),
+        "position_probe_r2": probe_r2,
         "episodes": episodes,
         "steps": CAR_STEPS,
         "tolerance": CAR_TOL,
@@ -438,6 +454,7 @@ def jepa_car_part(quick: bool) -> dict:
         "jepa_car_planning_success": float((final["planning"] < CAR_TOL).mean()),
         "jepa_car_random_success": float((final["random"] < CAR_TOL).mean()),
         "final_distances_planning": final["planning"].round(3).tolist(),
+        "planning_ended_outside_picture": left_picture,
         "data_cpu_seconds": data_seconds,
         "train_cpu_seconds": train_seconds,
         "planning_cpu_seconds": time.process_time() - plan_start,
