@@ -147,10 +147,10 @@ class BPTTConfig:
     # 0: a truck's unfolding ends where it leaves the yard, as its episode does. > 0: the yard's walls
     # are soft in training, the truck drives on and E grows by yard_weight · its summed squared
     # excursion, whose gradient says which way to stay inside (an edge's crossing has no gradient).
-    yard_weight: float = 0.0
+    yard_weight: float = 10.0
     # E grows by strain_weight · the summed squared fold excess along the path: each step near a
     # jackknife is charged where it happens, not only through the final state.
-    strain_weight: float = 0.0
+    strain_weight: float = 10.0
     lesson_iterations: int = 45
     advance_at: float = 0.9
     advance_window: int = 5
