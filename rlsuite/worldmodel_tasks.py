@@ -457,7 +457,7 @@ def jepa_task(spec: TaskSpec, run: RunDir, resume: bool, progress_bar: bool) -> 
     from supervised.probe import regression_probe
     from worldmodels.jepa import JEPA, JEPAConfig, jepa_loss, save_jepa
 
-    network = _defaults(JEPAConfig, ("frame_shape", "n_actions"))
+    network = _defaults(JEPAConfig, ("frame_shape", "n_actions", "continuous"))
     defaults = {
         **network,
         "embed_dim": 16,
