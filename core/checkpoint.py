@@ -9,6 +9,7 @@ those types. Files are written atomically: an interrupted save never leaves half
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,19 @@ def load_checkpoint(path: str | Path, kind: str | None = None) -> dict[str, Any]
         found = payload.get("kind") or "model of unknown kind"
         raise UserError(f"checkpoint {path} holds a {found}, not a {kind}")
     return payload
+
+
+def save_model(path: str | Path, kind: str, config: dict[str, Any], model: Any) -> None:
+    """A model's config and weights (its ``state_dict``) in one checkpoint, written atomically."""
+    save_checkpoint(path, {"kind": kind, "config": config, "state": model.state_dict()})
+
+
+def load_model(path: str | Path, kind: str, build: Callable[[dict[str, Any]], Any]) -> Any:
+    """The model ``save_model`` wrote: ``build(config)`` makes it, the saved weights fill it."""
+    payload = load_checkpoint(path, kind=kind)
+    model = build(payload["config"])
+    model.load_state_dict(payload["state"])
+    return model
 
 
 def _to_loadable(value: Any, where: str) -> Any:

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from core.checkpoint import load_checkpoint, save_checkpoint
+from core.checkpoint import load_model, save_model
 from core.errors import UserError
 from core.validation import check_positive_int, check_range
 from perception.mlp import MLP, MLPConfig
@@ -144,12 +144,10 @@ def cvae_loss(model: CVAEDynamics, batch: tuple[Tensor, Tensor, Tensor]) -> tupl
 
 def save_cvae(model: CVAEDynamics, path: str | Path) -> None:
     """Config and weights (normalisation included) in one checkpoint, written atomically."""
-    save_checkpoint(path, {"kind": KIND, "config": asdict(model.cfg), "state": model.state_dict()})
+    save_model(path, KIND, asdict(model.cfg), model)
 
 
 def load_cvae(path: str | Path, z_mode: str = "sample", seed: int = 0) -> CVAEDynamics:
     """The model `save_cvae` wrote, in eval mode."""
-    payload = load_checkpoint(path, kind=KIND)
-    model = CVAEDynamics(CVAEConfig(**payload["config"]), z_mode=z_mode, seed=seed)
-    model.load_state_dict(payload["state"])
+    model = load_model(path, KIND, lambda cfg: CVAEDynamics(CVAEConfig(**cfg), z_mode=z_mode, seed=seed))
     return model.eval()

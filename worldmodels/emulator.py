@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from core.checkpoint import load_checkpoint, save_checkpoint
+from core.checkpoint import load_model, save_model
 from core.errors import UserError
 from perception.mlp import MLP, MLPConfig
 from worldmodels.batches import Standardiser
@@ -161,12 +161,9 @@ def open_loop_error(
 
 def save_emulator(emulator: Emulator, path: str | Path) -> None:
     """Config and weights (normalisers included) in one checkpoint."""
-    save_checkpoint(path, {"kind": KIND, "config": asdict(emulator.cfg), "state": emulator.state_dict()})
+    save_model(path, KIND, asdict(emulator.cfg), emulator)
 
 
 def load_emulator(path: str | Path) -> Emulator:
     """The emulator ``save_emulator`` wrote."""
-    payload = load_checkpoint(path, kind=KIND)
-    emulator = Emulator(EmulatorConfig(**payload["config"]))
-    emulator.load_state_dict(payload["state"])
-    return emulator
+    return load_model(path, KIND, lambda config: Emulator(EmulatorConfig(**config)))

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from core.checkpoint import load_checkpoint, save_checkpoint
+from core.checkpoint import load_model, save_model
 from core.errors import UserError
 from core.validation import check_positive_int
 from worldmodels.batches import Standardiser
@@ -184,12 +184,9 @@ class ProbabilisticEnsemble(nn.Module):
 
 def save_ensemble(model: ProbabilisticEnsemble, path: str | Path) -> None:
     """Config and weights (standardisation included) of an ensemble, written atomically."""
-    save_checkpoint(path, {"kind": KIND, "config": model.config_dict(), "state": model.state_dict()})
+    save_model(path, KIND, model.config_dict(), model)
 
 
 def load_ensemble(path: str | Path) -> ProbabilisticEnsemble:
     """The ensemble ``save_ensemble`` wrote (planning mode: members' means)."""
-    payload = load_checkpoint(path, kind=KIND)
-    model = ProbabilisticEnsemble(EnsembleConfig(**payload["config"]))
-    model.load_state_dict(payload["state"])
-    return model
+    return load_model(path, KIND, lambda config: ProbabilisticEnsemble(EnsembleConfig(**config)))

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from core.checkpoint import load_checkpoint, save_checkpoint
+from core.checkpoint import load_model, save_model
 from core.errors import UserError
 from core.validation import check_positive_int, check_range
 from perception.conv import ConvEncoder, ConvEncoderConfig
@@ -184,15 +184,12 @@ def jepa_loss(model: JEPA, batch: tuple[Tensor, Tensor]) -> tuple[Tensor, dict[s
 
 def save_jepa(model: JEPA, path: str | Path) -> None:
     """Config and weights (both encoders and the predictor) in one checkpoint, written atomically."""
-    save_checkpoint(path, {"kind": KIND, "config": asdict(model.cfg), "state": model.state_dict()})
+    save_model(path, KIND, asdict(model.cfg), model)
 
 
 def load_jepa(path: str | Path) -> JEPA:
     """The model `save_jepa` wrote, in eval mode."""
-    payload = load_checkpoint(path, kind=KIND)
-    model = JEPA(JEPAConfig(**payload["config"]))
-    model.load_state_dict(payload["state"])
-    return model.eval()
+    return load_model(path, KIND, lambda config: JEPA(JEPAConfig(**config))).eval()
 
 
 class DiscreteActions:

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from core.checkpoint import load_checkpoint, save_checkpoint
+from core.checkpoint import load_model, save_model
 from core.errors import UserError
 from core.recording import write_video
 from core.validation import check_positive_int, check_seed
@@ -229,15 +229,12 @@ def write_dream(
 
 def save_pixel_world_model(model: PixelWorldModel, path: str | Path) -> None:
     """Config and weights (mean frame and latent statistics too) in one checkpoint, written atomically."""
-    save_checkpoint(path, {"kind": KIND, "config": asdict(model.cfg), "state": model.state_dict()})
+    save_model(path, KIND, asdict(model.cfg), model)
 
 
 def load_pixel_world_model(path: str | Path) -> PixelWorldModel:
     """The model `save_pixel_world_model` wrote, in eval mode."""
-    payload = load_checkpoint(path, kind=KIND)
-    model = PixelWorldModel(PixelWorldModelConfig(**payload["config"]))
-    model.load_state_dict(payload["state"])
-    return model.eval()
+    return load_model(path, KIND, lambda config: PixelWorldModel(PixelWorldModelConfig(**config))).eval()
 
 
 def pool_frames(frames: np.ndarray, factor: int) -> np.ndarray:
