@@ -36,21 +36,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.bench_dqn_gridworld import ENV_KWARGS as MAZE_KWARGS  # noqa: E402
 from benchmarks.bench_dqn_gridworld import greedy_return  # noqa: E402
 from benchmarks.common import RESULTS_DIR, finish, print_table, run_worker  # noqa: E402
+from benchmarks.digits_recipe import CNN, DIGITS_TRAINING, TRANSFORMER  # noqa: E402
 from supervised.classify import ClassifierConfig  # noqa: E402
 
 SEEDS = range(5)
 TEST_FRACTION = 0.3
 BATCH = 256
-# The CNN sees the 8x8 digit framed by 2 zero pixels. The transformer reads 16 tokens: overlapping 4x4
-# patches at stride 2 cut from a 3x3 conv stem's 32 channels. Trial runs on split 0 (batch 64, lr 2e-3
-# unless said): 60 epochs: rows 93.3 %, 2x2 patches 85.3 %, overlapping 4x4 patches 89.8 %, with the stem
-# 92.6 % (lr 1e-3: 93.7 %, 4e-3: 90.2 %; without dropout 92.2 %; a two-conv stem, 32 and 64 channels,
-# 95.7 %); 150 epochs with the stem 97.0 % (99.1 % on its training images: still underfitting, so the
-# epochs are what it lacks; batch 32 at lr 1e-3 for 100 epochs: 94.1 %).
-CNN = ClassifierConfig(pad=2)
-TRANSFORMER = ClassifierConfig("transformer", patch=4, patch_stride=2, stem_channels=(32,))
-# (epochs, batch size, learning rate) of each model on the digits.
-DIGITS_TRAINING = {"cnn": (30, 64, 2e-3), "transformer": (150, 64, 2e-3)}
 FRAMES_ENV = "rlsuite/GridWorld-v0"
 FRAMES_KWARGS = {"obs": "pixels", "layout": "open-8x8", "noise": 0.0}
 BOOK_KWARGS = {"obs": "pixels", "layout": "book", "noise": 0.0, "living_reward": -0.04}
@@ -466,6 +457,10 @@ def main() -> None:
         start = time.perf_counter()
         runs[name] = run_worker(script, [name, "1" if args.quick else "0"], timeout=SECTIONS[name][1])
         print(f"{name}: {runs[name]['status']} in {time.perf_counter() - start:.0f} s", flush=True)
+    if args.keep and args.only and previous.is_file():
+        # Another run of this script (other sections) may have written the file since this one started.
+        latest = json.loads(previous.read_text())["sections"]
+        runs = {**latest, **{name: runs[name] for name in args.only}}
     figures = summarise(runs)
     finish("perception", figures, args.quick)
 
