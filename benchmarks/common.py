@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from core.atomic import atomic_write_text
+from core.json_text import json_text
 from core.rundir import library_versions
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -43,7 +44,7 @@ def write_results(name: str, figures: dict[str, Any]) -> Path:
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
     }
     path = RESULTS_DIR / f"{name}.json"
-    atomic_write_text(path, json.dumps(record, indent=2) + "\n")
+    atomic_write_text(path, json_text(record, indent=2) + "\n")
     return path
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from core.atomic import atomic_write_text
 from core.errors import UserError
+from core.json_text import json_text
 
 
 class RunDir:
@@ -90,7 +91,7 @@ class RunDir:
     def write_json(self, name: str, obj: dict[str, Any]) -> Path:
         """Write `obj` as pretty JSON to the file `name` inside the run, atomically."""
         path = self.media_path(name)
-        atomic_write_text(path, json.dumps(obj, indent=2) + "\n")
+        atomic_write_text(path, json_text(obj, indent=2) + "\n")
         return path
 
     def media_path(self, name: str) -> Path:

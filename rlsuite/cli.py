@@ -6,7 +6,6 @@ mistake exits with status 2 and one line ``rlsuite: error: ...`` on stderr, neve
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from core.errors import UserError
+from core.json_text import json_text
 from rlsuite.registry import ALGORITHMS, get_algorithm
 from rlsuite.report import report_command
 from rlsuite.sweep import sweep_command
@@ -70,7 +70,7 @@ def _readable(value: Any) -> str:
 
 
 def _print_json(obj: dict[str, Any]) -> None:
-    click.echo(json.dumps(obj))
+    click.echo(json_text(obj))
 
 
 @click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})

@@ -43,6 +43,7 @@ import click
 
 from core.atomic import atomic_write_text
 from core.errors import UserError
+from core.json_text import json_text
 from core.validation import check_positive_int, check_seed
 from rlsuite.registry import get_algorithm
 
@@ -432,7 +433,7 @@ def run_sweep(
     elif out.exists() and any(out.iterdir()):
         raise UserError(f"sweep folder {out} already exists and is not empty (resume it with --resume)")
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(saved, json.dumps(sweep.to_dict(), indent=2) + "\n")
+    atomic_write_text(saved, json_text(sweep.to_dict(), indent=2) + "\n")
 
     trainable = tune.with_resources(
         tune.with_parameters(run_trial, sweep=sweep, runs_dir=str(out / "runs")), {"cpu": 1}
@@ -470,7 +471,7 @@ def run_sweep(
     outcomes = [_outcome(result, out / "runs") for result in results]
     outcomes.sort(key=lambda outcome: outcome.name)
     summary = {"sweep": sweep.to_dict(), "trials": [asdict(outcome) for outcome in outcomes]}
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, default=_json_default) + "\n")
+    atomic_write_text(out / "summary.json", json_text(summary, indent=2, default=_json_default) + "\n")
     return outcomes
 
 
