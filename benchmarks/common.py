@@ -7,6 +7,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from core.json_text import json_text
 from core.rundir import library_versions
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+COMMANDS_KEPT = 10  # runs recorded in a results file's "commands"
 
 
 def machine() -> dict[str, Any]:
@@ -36,14 +38,23 @@ def machine() -> dict[str, Any]:
 
 
 def write_results(name: str, figures: dict[str, Any]) -> Path:
-    """``benchmarks/results/NAME.json`` with the figures, the machine, the versions and the command."""
+    """``benchmarks/results/NAME.json`` with the figures, the machine, the versions and the command.
+
+    ``commands`` lists the last runs that wrote the file (latest last, with the UTC time): a run of some
+    parts (``--only``, ``--skip``) keeps the other parts' figures, and this says where those came from.
+    """
+    path = RESULTS_DIR / f"{name}.json"
+    command = " ".join([Path(sys.executable).name, *sys.argv])
+    earlier = json.loads(path.read_text()).get("commands", []) if path.is_file() else []
     record = {
         **figures,
         "machine": machine(),
         "versions": library_versions(),
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "command": command,
+        "commands": [*earlier, {"command": command, "utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime())}][
+            -COMMANDS_KEPT:
+        ],
     }
-    path = RESULTS_DIR / f"{name}.json"
     atomic_write_text(path, json_text(record, indent=2) + "\n")
     return path
 
