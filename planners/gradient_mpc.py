@@ -6,6 +6,8 @@ construction: either a = mid + half·tanh(u) with u free (``bounds="tanh"``) or 
 after every step (``bounds="clip"``, projected gradient descent). Several sequences are optimised at once
 as one batch (``restarts``): the warm start and ``restarts − 1`` uniformly random ones, to escape the
 local minima a non-convex cost has (an obstacle straight ahead splits the way round into two).
+``optimize_starts`` does the same for a batch of starts at once, each with its own warm start (e.g. many
+episodes stepped side by side), and ``optimize`` is its one-start case.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from torch import Tensor
 
 from core.errors import UserError
 from planners.base import Bound, MPCPlanner
-from planners.rollout import Cost, Dynamics
+from planners.rollout import Cost, Dynamics, rollout
 
 BOUND_MODES = ("tanh", "clip")
 TANH_EDGE = 1 - 1e-4  # atanh of a warm start on the bound would be infinite
@@ -59,27 +61,45 @@ class GradientMPC(MPCPlanner):
         return torch.atanh(((actions - self._mid) / self._half).clamp(-TANH_EDGE, TANH_EDGE))
 
     def optimize(self, start: Tensor, init: Tensor) -> Tensor:
-        shape = (self.restarts - 1, self.horizon, self.action_dim)
+        return self.optimize_starts(start, init.unsqueeze(0))[0]
+
+    def optimize_starts(self, starts: Tensor, init: Tensor) -> Tensor:
+        """``[B, T, A]`` a good action sequence per start ``[B, S]``, the search starting at ``init
+        [B, T, A]`` (row b from row b: e.g. each episode of a batch with its own warm start): each row's
+        warm start and ``restarts − 1`` random sequences of its own are optimised, its cheapest kept."""
+        batch, restarts = starts.shape[0], self.restarts
+        shape = (restarts - 1, batch, self.horizon, self.action_dim)
         random = self.low + (self.high - self.low) * torch.rand(
             shape, generator=self.generator, dtype=self.dtype
         )
-        params = self._to_params(torch.cat((init.unsqueeze(0), random), dim=0)).requires_grad_(True)
+        # Restart-major rows: row r·B + b is restart r of start b (restart 0 the warm start).
+        plans, costs = self.optimize_rows(
+            starts.repeat(restarts, 1), torch.cat((init.unsqueeze(0), random), dim=0).flatten(0, 1)
+        )
+        best = costs.reshape(restarts, batch).argmin(dim=0)
+        return plans.reshape(restarts, batch, self.horizon, self.action_dim)[best, torch.arange(batch)]
+
+    def optimize_rows(self, starts: Tensor, init: Tensor) -> tuple[Tensor, Tensor]:
+        """Row by row, the cheapest of the sequences Adam visits from ``init [N, T, A]`` (included) from
+        ``starts [N, S]``, and its cost: ``([N, T, A], [N])``. The rows do not interact (the summed cost's
+        gradient is each row's own, Adam's steps are elementwise), so N problems cost one batched one."""
+        params = self._to_params(init).requires_grad_(True)
         optimizer = torch.optim.Adam([params], lr=self.lr)
-        best_cost, best = float("inf"), init
+        best, best_cost = init.detach().clone(), torch.full((len(init),), float("inf"), dtype=self.dtype)
         for iteration in range(self.iterations + 1):
             actions = self._to_actions(params)
-            costs = self.evaluate(start, actions)
+            costs = self.cost(rollout(self.dynamics, starts, actions), actions)
             # Keep the best sequence seen (the warm start included): a step may overshoot.
             values = costs.detach()
-            i = int(values.argmin())
-            if float(values[i]) < best_cost:
-                best_cost, best = float(values[i]), actions[i].detach().clone()
+            better = values < best_cost
+            best = torch.where(better[:, None, None], actions.detach(), best)
+            best_cost = torch.where(better, values, best_cost)
             if iteration == self.iterations:  # the last evaluation only
                 break
             optimizer.zero_grad()
-            costs.sum().backward()  # restarts are independent: the sum's gradient is each one's own
+            costs.sum().backward()
             optimizer.step()
             if self.bounds == "clip":
                 with torch.no_grad():
                     params.copy_(torch.minimum(torch.maximum(params, self.low), self.high))
-        return best
+        return best, best_cost

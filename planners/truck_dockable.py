@@ -28,8 +28,9 @@ from torch import Tensor
 from envs.truck.batch import episode_status
 from envs.truck.kinematics import MAX_STEER, YARD_X, YARD_Y, TruckKinematics
 from planners.fold_tracking import FoldTracking
+from planners.gradient_mpc import GradientMPC
 from planners.held_action import HeldAction
-from planners.rollout import Dynamics, rollout
+from planners.rollout import Dynamics
 from planners.truck_cost import TruckDockingCost
 
 
@@ -96,8 +97,10 @@ class DockableSearch:
     """The search behind the lower bound: receding-horizon gradient MPC over fold references (see
     :mod:`planners.fold_tracking`, ``fold_rate``, within ±``max_fold``), references held ``repeat``
     steps each, ``iterations`` Adam steps of size ``lr`` per plan, for ``restarts`` runs per start that
-    differ in their first plan (straight backing, then constant folds spread over the range); a pass per
-    horizon in ``horizons``, each on the starts no earlier pass docked."""
+    differ in their first plan (straight backing, then constant folds spread over the range), each
+    replan optimising ``candidates`` plans (the warm start and random ones, :class:`GradientMPC`'s
+    restarts) and keeping the cheapest; a pass per horizon in ``horizons``, each on the starts no earlier
+    pass docked."""
 
     horizons: tuple[int, ...] = (20, 30)
     repeat: int = 10
@@ -107,6 +110,7 @@ class DockableSearch:
     fold_rate: float = 1.0
     max_fold: float = 1.1
     max_steps: int = 1000
+    candidates: int = 1
 
 
 def dockable(
@@ -135,47 +139,41 @@ def mpc_runs(
 ) -> Tensor:
     """``[B, restarts]`` bool: which runs of receding-horizon MPC from ``starts`` docked, each planning
     ``horizon`` references through ``model`` (default: the true kinematics; a learned emulator works
-    the same) and driven on the true kinematics under the env's rules, all runs in one batch."""
+    the same) and driven on the true kinematics under the env's rules, all runs in one batch.
+
+    Every run's plan is optimised by the one :class:`GradientMPC` (``optimize_starts``: a row per run,
+    the rows independent), its first reference executed for ``repeat`` steps, then shifted by one as
+    the next warm start."""
     k = kinematics or TruckKinematics()
     n, r = len(starts), search.restarts
     tracking = FoldTracking(model or k, search.fold_rate, k)
-    dynamics, cost = HeldAction(tracking, search.repeat), TruckDockingCost(kinematics=k)
+    planner = GradientMPC(
+        HeldAction(tracking, search.repeat),
+        TruckDockingCost(kinematics=k),
+        horizon,
+        -search.max_fold,
+        search.max_fold,
+        iterations=search.iterations,
+        lr=search.lr,
+        restarts=search.candidates,
+        dtype=torch.float64,
+    )
     spread = torch.linspace(-0.9, 0.9, r - 1, dtype=torch.float64) if r > 1 else torch.zeros(0)
-    init = torch.atanh(torch.cat((torch.zeros(1, dtype=torch.float64), spread)))  # of fold / max_fold
-    params = init.repeat(n)[:, None, None].expand(n * r, horizon, 1).clone()
+    first = search.max_fold * torch.cat((torch.zeros(1, dtype=torch.float64), spread))  # constant folds
+    plans = first.repeat(n)[:, None, None].expand(n * r, horizon, 1).clone()
     state = starts.to(torch.float64).repeat_interleave(r, dim=0)
     done = torch.zeros(n * r, dtype=torch.bool)
     docked = done.clone()
     for _ in range(0, search.max_steps, search.repeat):
-        params = _improve(params, state, dynamics, cost, search)
-        fold_ref = search.max_fold * torch.tanh(params[:, 0])
+        plans = planner.optimize_starts(state, plans)
         with torch.no_grad():
             for _ in range(search.repeat):
-                moved = k.step(state, tracking.steering(state, fold_ref))
+                moved = k.step(state, tracking.steering(state, plans[:, 0]))
                 state = torch.where(done[:, None], state, moved)
                 status = episode_status(k, state)
                 docked |= status.done & ~done & status.docked
                 done |= status.done
         if bool(done.all()):
             break
-        params = torch.cat((params[:, 1:], params[:, -1:]), dim=1)
+        plans = torch.cat((plans[:, 1:], plans[:, -1:]), dim=1)
     return docked.reshape(n, r)
-
-
-def _improve(params: Tensor, state: Tensor, dynamics: HeldAction, cost: TruckDockingCost, search) -> Tensor:
-    """Adam on every run's plan at once; each run keeps its cheapest plan seen (the first included)."""
-    params = params.detach().clone().requires_grad_(True)
-    optimizer = torch.optim.Adam([params], lr=search.lr)
-    best, best_cost = params.detach().clone(), torch.full((len(params),), math.inf, dtype=params.dtype)
-    for iteration in range(search.iterations + 1):
-        folds = search.max_fold * torch.tanh(params)
-        costs = cost(rollout(dynamics, state, folds), folds)
-        better = costs.detach() < best_cost
-        best = torch.where(better[:, None, None], params.detach(), best)
-        best_cost = torch.where(better, costs.detach(), best_cost)
-        if iteration == search.iterations:
-            break
-        optimizer.zero_grad()
-        costs.sum().backward()
-        optimizer.step()
-    return best
