@@ -4,8 +4,11 @@
 the model (backprop through time, the Kelley-Bryson adjoint method of optimal control). Bounds hold by
 construction: either a = mid + half·tanh(u) with u free (``bounds="tanh"``) or a projection onto the box
 after every step (``bounds="clip"``, projected gradient descent). Several sequences are optimised at once
-as one batch (``restarts``): the warm start and ``restarts − 1`` uniformly random ones, to escape the
-local minima a non-convex cost has (an obstacle straight ahead splits the way round into two).
+as one batch (``restarts``): the warm start and ``restarts − 1`` others, to escape the local minima a
+non-convex cost has (an obstacle straight ahead splits the way round into two). The others are uniformly
+random sequences (``restart_plans="random"``) or constant ones spread evenly over the bounds
+(``"constant"``: each a manoeuvre held throughout, e.g. a hard turn either way, where which way to turn
+is the choice to make and random sequences mostly average out to going straight).
 ``optimize_starts`` does the same for a batch of starts at once, each with its own warm start (e.g. many
 episodes stepped side by side), and ``optimize`` is its one-start case.
 """
@@ -20,6 +23,7 @@ from planners.base import Bound, MPCPlanner
 from planners.rollout import Cost, Dynamics, rollout
 
 BOUND_MODES = ("tanh", "clip")
+RESTART_PLANS = ("random", "constant")
 TANH_EDGE = 1 - 1e-4  # atanh of a warm start on the bound would be infinite
 
 
@@ -37,6 +41,7 @@ class GradientMPC(MPCPlanner):
         lr: float = 0.1,
         restarts: int = 1,
         bounds: str = "tanh",
+        restart_plans: str = "random",
         seed: int = 0,
         dtype: torch.dtype = torch.float32,
     ) -> None:
@@ -47,9 +52,14 @@ class GradientMPC(MPCPlanner):
             raise UserError(f"restarts must be a positive integer; got {restarts!r}")
         if bounds not in BOUND_MODES:
             raise UserError(f"unknown bounds mode {bounds!r}; choose one of {', '.join(BOUND_MODES)}")
+        if restart_plans not in RESTART_PLANS:
+            raise UserError(
+                f"unknown restart_plans {restart_plans!r}; choose one of {', '.join(RESTART_PLANS)}"
+            )
         if lr <= 0:
             raise UserError(f"lr must be positive; got {lr}")
         self.iterations, self.lr, self.restarts, self.bounds = iterations, lr, restarts, bounds
+        self.restart_plans = restart_plans
         self._mid, self._half = (self.high + self.low) / 2, (self.high - self.low) / 2
 
     def _to_actions(self, params: Tensor) -> Tensor:
@@ -66,15 +76,20 @@ class GradientMPC(MPCPlanner):
     def optimize_starts(self, starts: Tensor, init: Tensor) -> Tensor:
         """``[B, T, A]`` a good action sequence per start ``[B, S]``, the search starting at ``init
         [B, T, A]`` (row b from row b: e.g. each episode of a batch with its own warm start): each row's
-        warm start and ``restarts − 1`` random sequences of its own are optimised, its cheapest kept."""
+        warm start and ``restarts − 1`` other sequences (see the module docstring) are optimised, its
+        cheapest kept."""
         batch, restarts = starts.shape[0], self.restarts
         shape = (restarts - 1, batch, self.horizon, self.action_dim)
-        random = self.low + (self.high - self.low) * torch.rand(
-            shape, generator=self.generator, dtype=self.dtype
-        )
+        if self.restart_plans == "constant":  # the middles of restarts − 1 equal shares of the range
+            levels = (torch.arange(restarts - 1, dtype=self.dtype) + 0.5) / (restarts - 1)
+            others = (self.low + (self.high - self.low) * levels[:, None])[:, None, None, :].expand(shape)
+        else:
+            others = self.low + (self.high - self.low) * torch.rand(
+                shape, generator=self.generator, dtype=self.dtype
+            )
         # Restart-major rows: row r·B + b is restart r of start b (restart 0 the warm start).
         plans, costs = self.optimize_rows(
-            starts.repeat(restarts, 1), torch.cat((init.unsqueeze(0), random), dim=0).flatten(0, 1)
+            starts.repeat(restarts, 1), torch.cat((init.unsqueeze(0), others), dim=0).flatten(0, 1)
         )
         best = costs.reshape(restarts, batch).argmin(dim=0)
         return plans.reshape(restarts, batch, self.horizon, self.action_dim)[best, torch.arange(batch)]

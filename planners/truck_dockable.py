@@ -98,9 +98,9 @@ class DockableSearch:
     :mod:`planners.fold_tracking`, ``fold_rate``, within ±``max_fold``), references held ``repeat``
     steps each, ``iterations`` Adam steps of size ``lr`` per plan, for ``restarts`` runs per start that
     differ in their first plan (straight backing, then constant folds spread over the range), each
-    replan optimising ``candidates`` plans (the warm start and random ones, :class:`GradientMPC`'s
-    restarts) and keeping the cheapest; a pass per horizon in ``horizons``, each on the starts no earlier
-    pass docked."""
+    replan optimising ``candidates`` plans (the warm start and others, random or constant as
+    ``candidate_plans`` says: :class:`GradientMPC`'s restarts) and keeping the cheapest; a pass per
+    horizon in ``horizons``, each on the starts no earlier pass docked."""
 
     horizons: tuple[int, ...] = (20, 30)
     repeat: int = 10
@@ -111,6 +111,7 @@ class DockableSearch:
     max_fold: float = 1.1
     max_steps: int = 1000
     candidates: int = 1
+    candidate_plans: str = "random"
 
 
 def dockable(
@@ -156,6 +157,7 @@ def mpc_runs(
         iterations=search.iterations,
         lr=search.lr,
         restarts=search.candidates,
+        restart_plans=search.candidate_plans,
         dtype=torch.float64,
     )
     spread = torch.linspace(-0.9, 0.9, r - 1, dtype=torch.float64) if r > 1 else torch.zeros(0)

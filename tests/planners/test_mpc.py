@@ -172,6 +172,27 @@ def test_a_batch_of_starts_is_optimised_row_by_row_as_one_start_each() -> None:
     assert bool((cost(rollout(Integrator(), starts, plans), plans) <= after + 1e-6).all())
 
 
+def test_constant_restarts_span_the_bounds_and_escape_a_local_minimum() -> None:
+    def double_well(states: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        a = actions[:, 0, 0]
+        return (a + 1).pow(2) * (a - 1.5).pow(2) + 0.5 * (a - 1.5).pow(2)
+
+    seen = []
+
+    def recording(states: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        seen.append(actions.detach().clone())
+        return double_well(states, actions)
+
+    planner = GradientMPC(
+        Integrator(), recording, 1, -2.0, 2.0, iterations=30, lr=0.05, restarts=3, restart_plans="constant"
+    )
+    planner.plan_actions = torch.full((1, 1), -1.0)  # warm start in the wrong basin
+    found = float(planner.plan(np.zeros(1))[0])
+    # The first evaluation: the warm start, then plans held in the middle of each half of the range.
+    assert torch.allclose(seen[0].reshape(-1), torch.tensor([-1.0, -1.0, 1.0]), atol=1e-5)
+    assert abs(found - 1.5) < 0.05
+
+
 def test_same_seed_same_plan() -> None:
     plans = []
     for _ in range(2):
@@ -187,6 +208,7 @@ def test_same_seed_same_plan() -> None:
         lambda: GradientMPC(Integrator(), reach(1.0), 3, 1.0, -1.0),
         lambda: GradientMPC(Integrator(), reach(1.0), 3, [-1.0, -1.0], 1.0),
         lambda: GradientMPC(Integrator(), reach(1.0), 3, -1.0, 1.0, bounds="sigmoid"),
+        lambda: GradientMPC(Integrator(), reach(1.0), 3, -1.0, 1.0, restart_plans="gaussian"),
         lambda: CEM(Integrator(), reach(1.0), 3, -1.0, 1.0, samples=10, elites=20),
         lambda: MPPI(Integrator(), reach(1.0), 3, -1.0, 1.0, temperature=0.0),
     ],

@@ -1,6 +1,7 @@
 """The truck's MPC pieces: held actions, the docking cost, gradient MPC docking, and the dockable bounds."""
 
 import math
+from dataclasses import replace
 
 import torch
 
@@ -137,3 +138,12 @@ def test_batched_mpc_runs_dock_like_the_planner_class():
     start = torch.tensor([[14.0, 3.0, math.radians(-10), math.radians(-5)]], dtype=torch.float64)
     search = DockableSearch(horizons=(12,), repeat=10, restarts=1, iterations=3, max_steps=400)
     assert mpc_runs(start, 12, search).tolist() == [[True]]
+
+
+def test_constant_candidates_turn_a_truck_round_that_the_warm_start_alone_backs_out_of_the_yard():
+    # The trailer's rear 4 units from the far wall, backing straight at it: the dock is behind a U-turn.
+    start = torch.tensor([[33.8, -4.669, 2.9, 3.202]], dtype=torch.float64)
+    search = DockableSearch(horizons=(12,), restarts=1, iterations=3, max_fold=1.5, max_steps=600)
+    assert mpc_runs(start, 12, search).tolist() == [[False]]
+    turning = replace(search, candidates=4, candidate_plans="constant")
+    assert mpc_runs(start, 12, turning).tolist() == [[True]]
