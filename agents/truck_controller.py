@@ -39,8 +39,11 @@ class TruckControllerConfig:
     otherwise: the env's own target is used).
     """
 
-    hidden: tuple[int, ...] = (64, 64)
-    activation: str = "tanh"
+    hidden: tuple[int, ...] = ControllerConfig.hidden
+    activation: str = ControllerConfig.activation
+    output: str = ControllerConfig.output
+    max_fold: float = ControllerConfig.max_fold
+    fold_rate: float = ControllerConfig.fold_rate
     batch_size: int = BPTTConfig.batch_size
     lr: float = BPTTConfig.lr
     grad_clip: float = BPTTConfig.grad_clip
@@ -82,7 +85,14 @@ class TruckController(Agent):
         torch.manual_seed(self.seed)
         cfg = self.config
         self.net = TruckControllerNet(
-            ControllerConfig(cfg.hidden, cfg.activation, target_conditioned=truck.target_conditioned),
+            ControllerConfig(
+                cfg.hidden,
+                cfg.activation,
+                target_conditioned=truck.target_conditioned,
+                output=cfg.output,
+                max_fold=cfg.max_fold,
+                fold_rate=cfg.fold_rate,
+            ),
             self.kinematics,
         )
         self.log = TrainLog()

@@ -1,7 +1,9 @@
 """A truck controller learned by backpropagation through time (Nguyen & Widrow 1990).
 
-The controller C is an MLP from the truck's state to the steering angle. One training episode unfolds
-C and a dynamics model T (the true kinematics, or a learned emulator: any :class:`Dynamics`) for k
+The controller C is an MLP from the truck's state to the steering angle: by default through a fold
+reference β* that a fixed law tracks (:mod:`planners.fold_tracking`), which takes backing's jackknife
+instability out of the unfolded system; the MLP may also give the angle itself. One training episode
+unfolds C and a dynamics model T (the true kinematics, or a learned emulator: any :class:`Dynamics`) for k
 steps, s_{t+1} = T(s_t, C(s_t)), until each truck reaches the wall, jackknifes, leaves the yard or runs
 out of steps. The error is measured at the final state,
 
@@ -13,8 +15,8 @@ dock to the whole yard, each lesson harder once the last is learned, as Nguyen a
 
 Two constraint terms join E, because a crossing has no gradient: in training the yard's walls are soft
 (a truck that leaves the yard drives on, and E grows with its summed squared excursion), and E grows with
-the summed squared fold beyond 61° along the path (a jackknife is charged where it builds up). The
-env's rules are unchanged: validation and evaluation judge by them.
+the summed squared fold beyond 61° along the path (a jackknife is charged where it builds up; for a
+steering controller). The env's rules are unchanged: validation and evaluation judge by them.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
+from core.errors import UserError
 from envs.truck.batch import episode_status, rollout, sample_starts
 from envs.truck.kinematics import (
     JACKKNIFE_ANGLE,
@@ -38,25 +41,45 @@ from envs.truck.kinematics import (
     wrap_angle,
 )
 from perception.mlp import MLP, MLPConfig
+from planners.fold_tracking import FoldTracking
 
 FOLD_MARGIN = 0.5  # radians: the jackknife term starts at 90° − 29°
 YARD_MARGIN = 1.0  # how far outside the soft yard a truck may drive on in training
 VALIDATION_SEED = 7919  # added to the training seed: the validation starts' generator
 
 
+CONTROLLER_OUTPUTS = ("steering", "fold")
+
+
 @dataclass
 class ControllerConfig:
-    """The controller network: state features (and the dock target when conditioned) to steering."""
+    """The controller network: state features (and the dock target when conditioned) to steering.
+
+    ``output`` = "steering": the MLP gives the steering angle itself. "fold": it gives a fold reference
+    β* within ±``max_fold`` and the fold-tracking law (:class:`planners.fold_tracking.FoldTracking`,
+    ``fold_rate``) turns it into the steering angle, so the unfolded truck is stable (no jackknife to
+    catch) and the gradient through hundreds of steps stays well conditioned.
+    """
 
     hidden: tuple[int, ...] = (64, 64)
     activation: str = "tanh"
     target_conditioned: bool = False
+    output: str = "fold"
+    max_fold: float = 1.35  # radians (77°): short of the 90° jackknife
+    fold_rate: float = 1.0
+
+    def __post_init__(self) -> None:
+        self.hidden = tuple(self.hidden)
+        if self.output not in CONTROLLER_OUTPUTS:
+            raise UserError(f"output must be one of {CONTROLLER_OUTPUTS}; got {self.output!r}")
+        if not 0 < self.max_fold < JACKKNIFE_ANGLE:
+            raise UserError(f"max_fold must be in (0, π/2) radians; got {self.max_fold}")
 
 
 class TruckControllerNet(nn.Module):
-    """``state [B, 4] (, target_y [B]) -> steering [B, 1]`` in [−π/4, π/4] (u / √(1 + u²) squashes
-    the output: unlike tanh, its gradient fades slowly at full lock, so a controller that steers too
-    hard still learns to ease off).
+    """``state [B, 4] (, target_y [B]) -> steering [B, 1]`` in [−π/4, π/4]: the MLP's output u, squashed
+    by u / √(1 + u²) (unlike tanh, its gradient fades slowly at the bound, so a controller that steers
+    too hard still learns to ease off), is the steering angle or a fold reference (``cfg.output``).
 
     Features: cab and trailer-rear positions scaled to about [−1, 1], with y measured from the dock
     target; each angle as (sin, cos) so a full turn is no jump: the cab's and the trailer's headings,
@@ -70,6 +93,7 @@ class TruckControllerNet(nn.Module):
         self.kinematics = kinematics or TruckKinematics()
         in_dim = 12 + int(cfg.target_conditioned)
         self.mlp = MLP(MLPConfig(in_dim, 1, hidden=cfg.hidden, activation=cfg.activation, out_gain=0.1))
+        self.tracking = FoldTracking(self.kinematics, cfg.fold_rate, self.kinematics)
 
     def features(self, state: Tensor, target_y: Tensor | float = 0.0) -> Tensor:
         x, y, theta0, theta1 = state.unbind(-1)
@@ -100,7 +124,10 @@ class TruckControllerNet(nn.Module):
     def forward(self, state: Tensor, target_y: Tensor | float = 0.0) -> Tensor:
         features = self.features(state, target_y).to(self.mlp.net[0].weight.dtype)
         u = self.mlp(features)
-        return (MAX_STEER * u * torch.rsqrt(1 + u**2)).to(state.dtype)
+        squashed = (u * torch.rsqrt(1 + u**2)).to(state.dtype)
+        if self.cfg.output == "fold":
+            return self.tracking.steering(state, self.cfg.max_fold * squashed)
+        return MAX_STEER * squashed
 
 
 @dataclass(frozen=True)
@@ -146,11 +173,14 @@ class BPTTConfig:
     gradient_decay: float = 1.0
     # 0: a truck's unfolding ends where it leaves the yard, as its episode does. > 0: the yard's walls
     # are soft in training, the truck drives on and E grows by yard_weight · its summed squared
-    # excursion, whose gradient says which way to stay inside (an edge's crossing has no gradient).
-    yard_weight: float = 10.0
+    # excursion, whose gradient says which way to stay inside (an edge's crossing has no gradient). At
+    # 100 the excursion weighs against a squared distance to the dock of hundreds of units.
+    yard_weight: float = 100.0
     # E grows by strain_weight · the summed squared fold excess along the path: each step near a
-    # jackknife is charged where it happens, not only through the final state.
-    strain_weight: float = 10.0
+    # jackknife is charged where it happens, not only through the final state. A steering controller
+    # needs it (10 cut its jackknifes five-fold); a fold controller cannot jackknife, and folds up to
+    # its max_fold, beyond where this term starts, turn the trailer tightest.
+    strain_weight: float = 0.0
     lesson_iterations: int = 45
     advance_at: float = 0.9
     advance_window: int = 5
@@ -215,31 +245,46 @@ def unfold(
     per truck its summed yard excursion and summed squared fold excess along the way (differentiable).
 
     With ``soft_yard`` leaving the yard ends the unfolding only YARD_MARGIN outside: until then the
-    truck drives on, and its summed excursion (see :func:`yard_excursion`) says how far out it went."""
-    state = starts
-    done = torch.zeros(len(starts), dtype=torch.bool)
-    steps = torch.zeros(len(starts), dtype=torch.long)
-    excursion = torch.zeros(len(starts), dtype=starts.dtype)
-    strain = torch.zeros(len(starts), dtype=starts.dtype)
-    for _ in range(max_steps):
+    truck drives on, and its summed excursion (see :func:`yard_excursion`) says how far out it went.
+
+    Only the trucks still going are stepped: episodes differ in length by hundreds of steps, and a
+    finished truck's result is set aside (its index and values) the step it ends."""
+    n = len(starts)
+    targets = torch.as_tensor(target_y, dtype=starts.dtype).expand(n)
+    index = torch.arange(n)  # the trucks still going, and their state and running sums
+    state, steps = starts, torch.zeros(n, dtype=torch.long)
+    excursion = torch.zeros(n, dtype=starts.dtype)
+    strain = torch.zeros(n, dtype=starts.dtype)
+    ended_parts: list[tuple[Tensor, Tensor, Tensor, Tensor, Tensor]] = []
+    for step in range(max_steps):
         if gradient_decay < 1.0:  # same value; the gradient through it is scaled by gradient_decay
             state = gradient_decay * state + (1 - gradient_decay) * state.detach()
-        moved = dynamics(state, controller(state, target_y))
-        state = torch.where(done[:, None], state, moved)
-        steps += (~done).long()
+        target = targets[index]
+        state = dynamics(state, controller(state, target))
+        steps = steps + 1
         with torch.no_grad():
-            status = episode_status(kinematics, state.detach(), target_y)
+            status = episode_status(kinematics, state.detach(), target)
             ended = status.done
         if soft_yard:
-            outside = torch.where(done, 0.0, yard_excursion(kinematics, state))
+            outside = yard_excursion(kinematics, state)
             excursion = excursion + outside
             # Only a truck that went more than YARD_MARGIN out is stopped (its excursion stays bounded).
             ended = status.jackknife | status.at_wall | (outside.detach() > YARD_MARGIN**2)
-        strain = strain + torch.where(done, 0.0, fold_excess(state) ** 2)
-        done = done | ended
-        if bool(done.all()):
+        strain = strain + fold_excess(state) ** 2
+        if step == max_steps - 1:
+            ended = torch.ones_like(ended)
+        if bool(ended.any()):
+            ended_parts.append((index[ended], state[ended], steps[ended], excursion[ended], strain[ended]))
+            going = ~ended
+            index, state, steps = index[going], state[going], steps[going]
+            excursion, strain = excursion[going], strain[going]
+        if len(index) == 0:
             break
-    return state, steps, excursion, strain
+    order, *parts = (torch.cat(part) for part in zip(*ended_parts, strict=True))
+    final_state, final_steps, final_excursion, final_strain = (
+        torch.zeros_like(part).index_copy(0, order, part) for part in parts
+    )
+    return final_state, final_steps, final_excursion, final_strain
 
 
 @dataclass

@@ -26,6 +26,8 @@ from planners.truck_controller import (
 KIN = TruckKinematics()
 # Square to the dock, a truck length or two away: a lesson a few dozen gradient steps learn.
 NEAR = Lesson((9.0, 11.0), (-1.0, 1.0), math.radians(8), math.radians(8), 80)
+# Beside the dock: backing straight (an untrained fold controller's way) misses most of these.
+BESIDE = Lesson((14.0, 16.0), (-3.0, 3.0), math.radians(8), math.radians(8), 200)
 
 
 class _Straight(TruckControllerNet):
@@ -35,8 +37,7 @@ class _Straight(TruckControllerNet):
         return torch.zeros(len(state), 1, dtype=state.dtype)
 
 
-def _starts(n: int, seed: int) -> torch.Tensor:
-    lesson = NEAR
+def _starts(n: int, seed: int, lesson: Lesson = NEAR) -> torch.Tensor:
     return sample_starts(
         n,
         torch.Generator().manual_seed(seed),
@@ -69,21 +70,22 @@ def test_gradient_of_final_error_through_the_unfolding_matches_finite_difference
     torch.testing.assert_close(grad[0], (plus - minus) / (2 * eps), rtol=1e-5, atol=1e-8)
 
 
-def test_a_short_lesson_docks_more_trucks_than_the_untrained_controller():
+@pytest.mark.parametrize(("output", "lesson"), [("steering", NEAR), ("fold", BESIDE)])
+def test_a_short_lesson_docks_more_trucks_than_the_untrained_controller(output, lesson):
     torch.manual_seed(0)
-    net = TruckControllerNet(ControllerConfig(hidden=(32, 32)))
-    held_out = _starts(200, seed=99)
-    before = success_rate(net, held_out, max_steps=NEAR.max_steps)
-    config = BPTTConfig(batch_size=32, lr=3e-3, lessons=(NEAR,), seed=1)
+    net = TruckControllerNet(ControllerConfig(hidden=(32, 32), output=output))
+    held_out = _starts(200, seed=99, lesson=lesson)
+    before = success_rate(net, held_out, max_steps=lesson.max_steps)
+    config = BPTTConfig(batch_size=32, lr=1e-2 if output == "fold" else 3e-3, lessons=(lesson,), seed=1)
     log = train_controller(net, KIN.step, config, iterations=40)
-    after = success_rate(net, held_out, max_steps=NEAR.max_steps)
+    after = success_rate(net, held_out, max_steps=lesson.max_steps)
     assert log.error[-1] < log.error[0]
     assert after > before + 0.3, (before, after)
 
 
 def test_training_keeps_the_best_validated_weights():
     torch.manual_seed(0)
-    net = TruckControllerNet(ControllerConfig(hidden=(16,)))
+    net = TruckControllerNet(ControllerConfig(hidden=(16,), output="steering"))
     config = BPTTConfig(
         batch_size=16,
         lr=1e-2,
@@ -136,3 +138,26 @@ def test_failure_breakdown_names_how_each_episode_ends():
         "time_limit": 0,
     }
     assert breakdown["away"]["left_yard"] == 1 and breakdown["across"]["time_limit"] == 1
+
+
+def test_fold_output_steers_by_the_fold_tracking_law():
+    from planners.fold_tracking import FoldTracking
+
+    torch.manual_seed(0)
+    net = TruckControllerNet(ControllerConfig(hidden=(8,), output="fold", max_fold=1.2)).double()
+    starts = _starts(16, seed=3)
+    u = net.mlp(net.features(starts))
+    expected = FoldTracking(KIN, 1.0, KIN).steering(starts, 1.2 * u / (1 + u**2).sqrt())
+    torch.testing.assert_close(net(starts), expected)
+    # Holding a fold reference leaves no fold beyond it: no jackknife however long the truck backs.
+    final, *_ = unfold(net, KIN.step, starts, 0.0, 300, KIN)
+    assert not KIN.is_jackknifed(final).any()
+
+
+def test_bad_controller_settings_are_user_errors():
+    from core.errors import UserError
+
+    with pytest.raises(UserError, match="output"):
+        ControllerConfig(output="torque")
+    with pytest.raises(UserError, match="max_fold"):
+        ControllerConfig(output="fold", max_fold=2.0)
