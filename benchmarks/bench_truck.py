@@ -102,6 +102,8 @@ def evaluation_figures(agent, env_kwargs: dict, episodes: int) -> dict:
 
 def work_pipeline(budget: dict, through: str, conditioned: bool, emulator_path: str) -> dict:
     """Emulator from random steering, then the controller through it (or through the true kinematics)."""
+    from dataclasses import asdict
+
     import torch
 
     torch.set_num_threads(1)
@@ -138,6 +140,7 @@ def work_pipeline(budget: dict, through: str, conditioned: bool, emulator_path: 
         iterations=budget["iterations"],
         lesson_reached=agent.log.current_lesson,
         model_steps=agent.log.model_steps,
+        controller_config=asdict(agent.config),  # output "fold": an MLP fold reference, tracked
     )
     figures.update(evaluation_figures(agent, env_kwargs, budget["episodes"]))
     # How the evaluation's episodes end, by start heading (replayed on the batched kinematics).
