@@ -20,17 +20,20 @@ Each part runs in a fresh single-threaded process (`run_worker`), one after anot
   the embedding (held-out rollouts; and cells the probe never saw), an untrained encoder as the baseline;
   latent CEM planning to goal images from random starts, success = the goal cell reached within 2 d + 4
   steps (d: the exact shortest path, from value iteration on the grid with noise 0).
-- jepa_car: the same JEPA on the kinematic car (continuous actions): frames are the env's drawing of the
-  car alone shrunk to 46x34 (worldmodels/car_pixels.py), two consecutive frames stacked so speed shows.
-  Trained on random-action sequences (CAR_SEQUENCE steps) of the real env from random poses and speeds;
-  a ridge probe of the car's (x, y) from the embedding on held-out sequences. Planning: CEM over
-  (steering, acceleration) on the predictor, CAR_SEQUENCE steps ahead (as far as it was trained open
-  loop), cost = distance of the predicted embeddings to the goal
-  image's (the car at rest at the goal pose). Seeded episodes start at rest at a random pose; the goal
+- jepa_car: the same JEPA on the kinematic car (continuous actions). Frames are the env's drawing of the
+  car alone (a yellow disc on its nose so its front shows, plain ground) cropped to the 7 x 7 m work area
+  CAR_VIEW and shrunk to 50x50 (7 pixels a metre); two frames stacked so speed shows; each action is held
+  CAR_REPEAT env steps (one model step). The encoder reads keypoints of its conv maps, the predictor the
+  last two embeddings (worldmodels/jepa.py). Trained on random-action sequences (CAR_SEQUENCE model
+  steps, the car kept in the picture) from random poses and speeds; ridge probes of the car's (x, y),
+  heading (cos, sin) and speed from the embedding on held-out sequences. Planning: CEM over (steering,
+  acceleration) on the predictor, CAR_SEQUENCE model steps ahead (as far as it was trained open loop),
+  cost = distance of the predicted embeddings to the goal image's (the car at rest at the goal pose);
+  no state enters the cost. Seeded episodes start at rest at a random pose in the work area; the goal
   pose lies 1.5 to 3 m away, 0 to 0.4 rad off the start heading, its heading that of the circular arc
-  through both (so a constant steering reaches it). Success: the episode ends (after CAR_STEPS steps)
-  with the car within CAR_TOL of the goal position; a random-action driver from the same starts is the
-  baseline, and the start distance is reported beside.
+  through both (so a constant steering reaches it). Success: the episode ends (after CAR_STEPS env steps)
+  with the car within CAR_TOL of the goal position; a random driver (uniform actions, held alike) from
+  the same starts is the baseline; start distance, closest approach and final distances beside.
 - uncertainty: truck-kinematics random-steering transitions (the env's start distribution); PETS ensemble
   (worldmodels/ensemble.py) and MC dropout; Spearman rho between predicted variance and the actual one-step
   error on held-out states, half in-distribution, half off it (trailer-cab angles and positions beyond the
@@ -71,7 +74,15 @@ JEPA_LAYOUT = "open-6x6"  # the JEPA's (36 cells: every goal within its 10-step 
 POOL = 2
 CAR_TOL = 0.5  # jepa_car: success radius (m) round the goal position at the episode's end
 CAR_STEPS = 40  # jepa_car: steps per planning episode (4 s)
-CAR_SEQUENCE = 6  # jepa_car: steps per training sequence, and the planning horizon (no longer open loop)
+CAR_SEQUENCE = 6  # jepa_car: model steps per training sequence, and the planning horizon (as far as trained)
+CAR_REPEAT = 4  # jepa_car: env steps per model step (each action held this long)
+CAR_VIEW = ((-0.5, 6.5), (-3.5, 3.5))  # jepa_car: the work area the pictures show (metres)
+CAR_SIDE = 56  # jepa_car: the pictures' longer side at most (the 7 m view -> 50 pixels)
+# jepa_car: an 8-dim embedding of keypoints (a few-pixel car's position is linear in them), a predictor
+# reading the last 2 embeddings (the velocity the embedding hardly holds is their difference)
+CAR_JEPA = dict(embed_dim=8, keypoints=True, history=2)
+CAR_EPOCHS = 40
+CAR_SAMPLES, CAR_ITERATIONS = 200, 4  # jepa_car: CEM
 PARTS = ("fork", "pixel", "jepa", "jepa_car", "uncertainty", "car", "offline")
 
 
@@ -355,17 +366,16 @@ def jepa_part(quick: bool) -> dict:
     }
 
 
-def _car_goal(rng) -> tuple:
-    """A start pose at rest and a goal pose on a circular arc ahead of it, both inside the picture."""
+def _car_goal(rng, view) -> tuple:
+    """A start pose at rest and a goal pose on a circular arc ahead of it, both inside the work area."""
     import numpy as np
 
-    from envs.car.render import VIEW_X, VIEW_Y
-
+    (x0, x1), (y0, y1) = view
     while True:
-        x, y, theta = rng.uniform((0.0, -2.0, -np.pi), (6.0, 2.0, np.pi))
+        x, y, theta = rng.uniform((x0 + 1.0, y0 + 1.0, -np.pi), (x1 - 1.0, y1 - 1.0, np.pi))
         distance, off = rng.uniform(1.5, 3.0), rng.uniform(-0.4, 0.4)
         gx, gy = x + distance * np.cos(theta + off), y + distance * np.sin(theta + off)
-        if VIEW_X[0] + 1 < gx < VIEW_X[1] - 1 and VIEW_Y[0] + 1 < gy < VIEW_Y[1] - 1:
+        if x0 + 0.75 < gx < x1 - 0.75 and y0 + 0.75 < gy < y1 - 0.75:
             return np.array([x, y, theta, 0.0]), np.array([gx, gy, theta + 2 * off, 0.0])
 
 
@@ -374,76 +384,99 @@ def jepa_car_part(quick: bool) -> dict:
     import torch
 
     from envs.car.env import KinematicCarEnv
-    from envs.car.render import VIEW_X, VIEW_Y
     from supervised.probe import regression_probe
     from supervised.trainer import Trainer, TrainerConfig
     from worldmodels.batches import ArrayBatches
-    from worldmodels.car_pixels import OFF_VIEW_TARGET, CarPictures, collect_car_sequences
+    from worldmodels.car_pixels import OFF_VIEW_TARGET, CarPictures, collect_car_sequences, drive
     from worldmodels.jepa import JEPA, GoalPlanner, JEPAConfig, jepa_loss
 
     cpu_start = time.process_time()
     env = KinematicCarEnv(obstacles=0, max_steps=10_000)
-    pictures = CarPictures(env)
-    train = collect_car_sequences(env, pictures, 200 if quick else 800, CAR_SEQUENCE, seed=0)
+    pictures = CarPictures(env, CAR_SIDE, CAR_VIEW)
+    train = collect_car_sequences(env, pictures, 200 if quick else 800, CAR_SEQUENCE, 0, CAR_REPEAT)
+    test = collect_car_sequences(env, pictures, 40 if quick else 100, CAR_SEQUENCE, 1, CAR_REPEAT)
     data_seconds = time.process_time() - cpu_start
-    cfg = JEPAConfig(pictures.frame_shape, 2, embed_dim=16, continuous=True)
+    cfg = JEPAConfig(pictures.frame_shape, 2, continuous=True, **CAR_JEPA)
     torch.manual_seed(0)
     model = JEPA(cfg)
     trainer_cfg = TrainerConfig(
-        epochs=10 if quick else 60, batch_size=32, learning_rate=2e-3, schedule="cosine", progress_bar=False
+        epochs=10 if quick else CAR_EPOCHS,
+        batch_size=32,
+        learning_rate=2e-3,
+        schedule="cosine",
+        progress_bar=False,
     )
     history = Trainer(model, jepa_loss, trainer_cfg).fit(ArrayBatches(train["frames"], train["actions"]))
     model.eval()
     train_seconds = time.process_time() - cpu_start - data_seconds
-    test = collect_car_sequences(env, pictures, 40 if quick else 100, CAR_SEQUENCE, seed=1)
     with torch.no_grad():
         x_train, x_test = (model.embed(d["frames"]).flatten(0, 1).numpy() for d in (train, test))
     stds = x_test.std(0)
-    # How linearly the embedding holds the car's position (x, y), on held-out sequences.
-    probe_r2 = regression_probe(
-        x_train, train["states"][..., :2].reshape(-1, 2), x_test, test["states"][..., :2].reshape(-1, 2)
-    )
+
+    def probe(quantity) -> float:  # test R2 of a ridge probe of quantity(states) from the embedding
+        y_train, y_test = (quantity(d["states"].reshape(-1, 4)) for d in (train, test))
+        return regression_probe(x_train, y_train, x_test, y_test)
+
+    probes = {
+        "position": probe(lambda s: s[:, :2]),
+        "heading": probe(lambda s: np.stack([np.cos(s[:, 2]), np.sin(s[:, 2])], -1)),
+        "speed": probe(lambda s: s[:, 3:]),
+    }
 
     rng = np.random.default_rng(11)
     episodes = 6 if quick else 20
     low, high = env.action_space.low, env.action_space.high
     arms = {"planning": [], "random": []}
-    left_picture = 0
+    closest = {"planning": [], "random": []}
+    left_picture = {"planning": 0, "random": 0}
     start_distances = []
     plan_start = time.process_time()
     for episode in range(episodes):
-        start, goal = _car_goal(rng)
+        start, goal = _car_goal(rng, pictures.view)
         goal_frame = pictures.frame(goal, 0.0)
         start_distances.append(float(np.hypot(*(goal[:2] - start[:2]))))
         for arm in arms:
             env.reset(seed=episode, options={"state": start, "target": OFF_VIEW_TARGET})
             planner = GoalPlanner(
-                model, pictures.stack(goal_frame, goal_frame), CAR_SEQUENCE, 200, 20, 4, episode, low, high
+                model,
+                pictures.stack(goal_frame, goal_frame),
+                CAR_SEQUENCE,
+                CAR_SAMPLES,
+                CAR_SAMPLES // 10,
+                CAR_ITERATIONS,
+                episode,
+                low,
+                high,
             )
             actor = np.random.default_rng(episode)
             previous = current = pictures.frame(start, 0.0)
-            for _ in range(CAR_STEPS):
+            nearest = float(np.hypot(*(start[:2] - goal[:2])))
+            for _ in range(CAR_STEPS // CAR_REPEAT):
                 if arm == "planning":
                     action = planner.act(pictures.stack(previous, current))
                 else:
                     action = actor.uniform(low, high)
-                env.step(action)
+                drive(env, action, CAR_REPEAT)
                 previous, current = (
                     current,
                     pictures.frame(env.state, float(np.clip(action[0], low[0], high[0]))),
                 )
+                nearest = min(nearest, float(np.hypot(*(env.state[:2] - goal[:2]))))
             arms[arm].append(float(np.hypot(*(env.state[:2] - goal[:2]))))
-            if arm == "planning":
-                x, y = env.state[:2]
-                left_picture += not (VIEW_X[0] < x < VIEW_X[1] and VIEW_Y[0] < y < VIEW_Y[1])
+            closest[arm].append(nearest)
+            left_picture[arm] += not pictures.inside(env.state)
     final = {arm: np.array(d) for arm, d in arms.items()}
     return {
+        "view": [list(side) for side in pictures.view],
         "frame_shape": list(cfg.frame_shape),
+        "action_repeat": CAR_REPEAT,
         "train_sequences": len(train["frames"]),
         "embed_dim": cfg.embed_dim,
         "final_losses": {k: v for k, v in history[-1].items() if k.startswith("train_")},
         "min_std": float(stds.min()),
-        "position_probe_r2": probe_r2,
+        "position_probe_r2": probes["position"],
+        "heading_probe_r2": probes["heading"],
+        "speed_probe_r2": probes["speed"],
         "episodes": episodes,
         "steps": CAR_STEPS,
         "tolerance": CAR_TOL,
@@ -453,8 +486,11 @@ def jepa_car_part(quick: bool) -> dict:
         "mean_final_distance_random": float(final["random"].mean()),
         "jepa_car_planning_success": float((final["planning"] < CAR_TOL).mean()),
         "jepa_car_random_success": float((final["random"] < CAR_TOL).mean()),
+        "passed_within_tolerance_planning": float((np.array(closest["planning"]) < CAR_TOL).mean()),
+        "passed_within_tolerance_random": float((np.array(closest["random"]) < CAR_TOL).mean()),
         "final_distances_planning": final["planning"].round(3).tolist(),
-        "planning_ended_outside_picture": left_picture,
+        "final_distances_random": final["random"].round(3).tolist(),
+        "ended_outside_picture": left_picture,
         "data_cpu_seconds": data_seconds,
         "train_cpu_seconds": train_seconds,
         "planning_cpu_seconds": time.process_time() - plan_start,

@@ -50,8 +50,15 @@ KIND = "jepa"
 class JEPAConfig:
     """Frames `(H, W, C)` uint8; `n_actions` discrete actions (or, with `continuous`, the size of a
     continuous action vector, fed to the predictor as it is); encoder convs with `channels` (3x3, strides
-    2, 2, 1) then a linear map to `embed_dim`; loss weights as VICReg's (25, 25, 1), and `smooth_coeff` for
-    the temporal-smoothness term (see JEPA.loss)."""
+    `strides`, by default 2, ..., 2, 1) then a linear map to `embed_dim`; loss weights as VICReg's
+    (25, 25, 1), and `smooth_coeff` for the temporal-smoothness term (see JEPA.loss).
+
+    With `keypoints` the encoder reads its last conv's maps as keypoints (`SpatialSoftmax`) before the
+    linear map: where a small object is becomes linear in the features, which plain flattened features of
+    a few-pixel car do not give. With `stacked` = k > 1 a frame's channels hold k pictures (oldest first)
+    that the same conv trunk encodes one by one, their features side by side. With `history` = h > 1 the
+    predictor reads the last h embeddings (the Dynamics state is the h of them side by side, oldest
+    first), so a velocity the embedding does not hold is their difference."""
 
     frame_shape: tuple[int, int, int]
     n_actions: int
@@ -64,21 +71,64 @@ class JEPAConfig:
     cov_coeff: float = 1.0
     smooth_coeff: float = 5.0
     continuous: bool = False
+    keypoints: bool = False
+    strides: tuple[int, ...] | None = None
+    stacked: int = 1
+    history: int = 1
 
     def __post_init__(self) -> None:
         self.frame_shape, self.channels = tuple(self.frame_shape), tuple(self.channels)
+        self.strides = None if self.strides is None else tuple(self.strides)
         self.predictor_hidden = tuple(self.predictor_hidden)
         check_positive_int(self.n_actions, "n_actions")
         check_positive_int(self.embed_dim, "embed_dim")
+        check_positive_int(self.stacked, "stacked")
+        check_positive_int(self.history, "history")
+        if self.frame_shape[-1] % self.stacked:
+            raise UserError(f"{self.frame_shape[-1]} channels do not split into {self.stacked} pictures")
         check_range("ema", self.ema, 0.0, 1.0)
         for name in ("pred_coeff", "std_coeff", "cov_coeff", "smooth_coeff"):
             check_range(name, getattr(self, name), 0.0, float("inf"))
         self.encoder_config()  # a frame too small for the convs fails here
 
     def encoder_config(self) -> ConvEncoderConfig:
+        """The conv trunk's, for one picture of a stacked frame."""
         n = len(self.channels)
-        strides = (2,) * (n - 1) + (1,)
-        return ConvEncoderConfig(self.frame_shape, self.channels, (3,) * n, strides, None, channels_last=True)
+        strides = (2,) * (n - 1) + (1,) if self.strides is None else self.strides
+        height, width, channels = self.frame_shape
+        picture = (height, width, channels // self.stacked)
+        return ConvEncoderConfig(picture, self.channels, (3,) * n, strides, None, channels_last=True)
+
+
+class SpatialSoftmax(nn.Module):
+    """Flattened conv maps `[N, C*H*W]` -> `[N, 2C]`: each channel's softmax over its H x W positions (a
+    learned temperature) and the expected (x, y) under it, in [-1, 1] (deep spatial autoencoders, Finn
+    et al. 2016): one keypoint a channel, e.g. the car's nose or its position a frame ago."""
+
+    def __init__(self, channels: int, height: int, width: int) -> None:
+        super().__init__()
+        self.shape = (channels, height * width)
+        ys, xs = torch.meshgrid(torch.linspace(-1, 1, height), torch.linspace(-1, 1, width), indexing="ij")
+        self.register_buffer("grid", torch.stack((xs.flatten(), ys.flatten()), dim=-1))  # [H*W, 2]
+        self.log_temperature = nn.Parameter(torch.zeros(()))
+
+    def forward(self, maps: Tensor) -> Tensor:
+        weights = torch.softmax(maps.reshape(-1, *self.shape) / self.log_temperature.exp(), dim=-1)
+        return (weights @ self.grid).flatten(1)
+
+
+class PerPicture(nn.Module):
+    """`[N, H, W, k*C]` -> `[N, k*F]`: `trunk` (`[M, H, W, C]` -> `[M, F]`) on each of k stacked pictures."""
+
+    def __init__(self, trunk: nn.Module, pictures: int) -> None:
+        super().__init__()
+        self.trunk, self.pictures = trunk, pictures
+
+    def forward(self, frames: Tensor) -> Tensor:
+        n, height, width, channels = frames.shape
+        k = self.pictures
+        split = frames.reshape(n, height, width, k, channels // k).movedim(3, 1)
+        return self.trunk(split.reshape(n * k, height, width, channels // k)).reshape(n, -1)
 
 
 class JEPA(nn.Module):
@@ -87,11 +137,18 @@ class JEPA(nn.Module):
     def __init__(self, cfg: JEPAConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        self.state_dim, self.action_dim = cfg.embed_dim, cfg.n_actions
+        self.state_dim, self.action_dim = cfg.embed_dim * cfg.history, cfg.n_actions
         trunk = ConvEncoder(cfg.encoder_config())
-        self.context_encoder = nn.Sequential(trunk, nn.Linear(trunk.feature_dim, cfg.embed_dim))
+        if cfg.keypoints:
+            keypoints = SpatialSoftmax(cfg.channels[-1], *cfg.encoder_config().sizes()[-1])
+            trunk, features = nn.Sequential(trunk, keypoints), 2 * cfg.channels[-1]
+        else:
+            features = trunk.feature_dim
+        if cfg.stacked > 1:
+            trunk = PerPicture(trunk, cfg.stacked)
+        self.context_encoder = nn.Sequential(trunk, nn.Linear(cfg.stacked * features, cfg.embed_dim))
         self.target_encoder = copy.deepcopy(self.context_encoder).requires_grad_(False)
-        self.predictor = MLP(MLPConfig(cfg.embed_dim + cfg.n_actions, cfg.embed_dim, cfg.predictor_hidden))
+        self.predictor = MLP(MLPConfig(self.state_dim + cfg.n_actions, cfg.embed_dim, cfg.predictor_hidden))
 
     def embed(self, frames: Tensor | np.ndarray) -> Tensor:
         """`[..., H, W, C]` -> `[..., D]` context embeddings (what the predictor starts from)."""
@@ -108,8 +165,11 @@ class JEPA(nn.Module):
         return encoder(frames.reshape(-1, *self.cfg.frame_shape)).reshape(*lead, self.cfg.embed_dim)
 
     def step(self, state: Tensor, action: Tensor) -> Tensor:
-        """`s [B, D], a [B, n_actions]` (one-hot, or any weights) -> the predicted next embedding."""
-        return state + self.predictor(torch.cat([state, action.to(state)], dim=-1))
+        """`s [B, h*D], a [B, n_actions]` (one-hot, or any weights) -> the next state: the last h - 1
+        embeddings and the predicted next one (with h = 1 just the predicted next embedding)."""
+        newest = state[..., -self.cfg.embed_dim :]
+        predicted = newest + self.predictor(torch.cat([state, action.to(state)], dim=-1))
+        return torch.cat([state[..., self.cfg.embed_dim :], predicted], dim=-1)
 
     def one_hot(self, actions: Tensor) -> Tensor:
         """Discrete `[..., ]` -> one-hot `[..., n_actions]`; continuous `[..., n_actions]` pass as floats."""
@@ -125,11 +185,11 @@ class JEPA(nn.Module):
 
     def predict(self, state: Tensor, actions: Tensor) -> Tensor:
         """`[B, T, D]`: the embeddings after each of `actions [B, T]` (`[B, T, A]` continuous), open loop
-        from `state [B, D]`."""
+        from `state [B, h*D]` (the last h embeddings side by side)."""
         one_hot, out = self.one_hot(actions), []
         for t in range(one_hot.shape[1]):
             state = self.step(state, one_hot[:, t])
-            out.append(state)
+            out.append(state[..., -self.cfg.embed_dim :])
         return torch.stack(out, dim=1)
 
     @torch.no_grad()
@@ -143,13 +203,15 @@ class JEPA(nn.Module):
     def loss(self, frames: Tensor, actions: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         """`frames [B, T+1, H, W, C]`, `actions [B, T]`: pred_coeff * prediction + std_coeff * variance +
         cov_coeff * covariance + smooth_coeff * smoothness, VICReg's terms taken on the context embeddings
-        and on the predictions."""
-        cfg = self.cfg
+        and on the predictions. With history h the predictions start from the first h frames' embeddings."""
+        cfg, h = self.cfg, self.cfg.history
+        if frames.shape[1] <= h:
+            raise UserError(f"sequences of {frames.shape[1]} frames leave nothing to predict after {h}")
         context = self.embed(frames)  # [B, T+1, D]
         target = self.embed_target(frames[:, 1:])
-        predicted = self.predict(context[:, 0], actions)
+        predicted = self.predict(context[:, :h].flatten(1), actions[:, h - 1 :])
         # invariance of (predictions, targets) is the prediction error; target terms carry no gradient.
-        on_predictions = vicreg_terms(predicted.flatten(0, 1), target.flatten(0, 1))
+        on_predictions = vicreg_terms(predicted.flatten(0, 1), target[:, h - 1 :].flatten(0, 1))
         on_context = vicreg_terms(context[:, 1:].flatten(0, 1), target.flatten(0, 1))
         variance = on_predictions["variance"] + on_context["variance"]
         covariance = on_predictions["covariance"] + on_context["covariance"]
@@ -208,7 +270,9 @@ class DiscreteActions:
 class GoalPlanner:
     """Receding-horizon CEM in embedding space towards a goal image: each step embeds the current frame,
     plans `horizon` actions minimising the mean distance of the predicted embeddings to the goal's
-    (the planners' MeanDistance over all D coordinates), and returns the first action.
+    (the planners' MeanDistance over all D coordinates), and returns the first action. A model with
+    history h plans from the last h embeddings it was shown (make one planner per episode), towards the
+    goal's embedding h times over (the car at the goal and staying there).
 
     Discrete models (the default) plan over action logits and act with the argmax (an int); give
     `action_low` and `action_high` (per coordinate) to plan continuous actions within them (an array)."""
@@ -230,14 +294,19 @@ class GoalPlanner:
         self.model, self.continuous = model, action_low is not None
         with torch.no_grad():
             goal = model.embed_target(goal_frame[None])[0]
-        cost = MeanDistance(goal.tolist(), position=tuple(range(model.state_dim)))
+        self.history = model.state_dim // goal.numel()  # embeddings the model's state holds
+        # with history h the goal state is the goal's embedding h times: at the goal, and at rest there
+        cost = MeanDistance(goal.repeat(self.history).tolist(), position=tuple(range(model.state_dim)))
         dynamics, low, high = (
             (model, action_low, action_high) if self.continuous else (DiscreteActions(model), -1.0, 1.0)
         )
         self.cem = CEM(dynamics, cost, horizon, low, high, samples, elites, iterations, seed=seed)
+        self.recent: list[Tensor] = []  # the last `history` embeddings seen
 
     def act(self, frame: np.ndarray) -> int | np.ndarray:
         with torch.no_grad():
-            state = self.model.embed(frame[None])[0]
-            plan = torch.as_tensor(self.cem.plan(state))
+            embedding = self.model.embed(frame[None])[0]
+            # an episode's first frame stands for the ones before it too (a car at rest)
+            self.recent = (self.recent or [embedding] * self.history)[1:] + [embedding]
+            plan = torch.as_tensor(self.cem.plan(torch.cat(self.recent)))
         return plan.numpy().astype(np.float32) if self.continuous else int(plan.argmax())
