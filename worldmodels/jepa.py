@@ -50,15 +50,14 @@ KIND = "jepa"
 class JEPAConfig:
     """Frames `(H, W, C)` uint8; `n_actions` discrete actions (or, with `continuous`, the size of a
     continuous action vector, fed to the predictor as it is); encoder convs with `channels` (3x3, strides
-    `strides`, by default 2, ..., 2, 1) then a linear map to `embed_dim`; loss weights as VICReg's
-    (25, 25, 1), and `smooth_coeff` for the temporal-smoothness term (see JEPA.loss).
+    2, ..., 2, 1) then a linear map to `embed_dim`; loss weights as VICReg's (25, 25, 1), and
+    `smooth_coeff` for the temporal-smoothness term (see JEPA.loss).
 
     With `keypoints` the encoder reads its last conv's maps as keypoints (`SpatialSoftmax`) before the
     linear map: where a small object is becomes linear in the features, which plain flattened features of
-    a few-pixel car do not give. With `stacked` = k > 1 a frame's channels hold k pictures (oldest first)
-    that the same conv trunk encodes one by one, their features side by side. With `history` = h > 1 the
-    predictor reads the last h embeddings (the Dynamics state is the h of them side by side, oldest
-    first), so a velocity the embedding does not hold is their difference."""
+    a few-pixel car do not give. With `history` = h > 1 the predictor reads the last h embeddings (the
+    Dynamics state is the h of them side by side, oldest first), so a velocity the embedding does not
+    hold is their difference."""
 
     frame_shape: tuple[int, int, int]
     n_actions: int
@@ -72,32 +71,23 @@ class JEPAConfig:
     smooth_coeff: float = 5.0
     continuous: bool = False
     keypoints: bool = False
-    strides: tuple[int, ...] | None = None
-    stacked: int = 1
     history: int = 1
 
     def __post_init__(self) -> None:
         self.frame_shape, self.channels = tuple(self.frame_shape), tuple(self.channels)
-        self.strides = None if self.strides is None else tuple(self.strides)
         self.predictor_hidden = tuple(self.predictor_hidden)
         check_positive_int(self.n_actions, "n_actions")
         check_positive_int(self.embed_dim, "embed_dim")
-        check_positive_int(self.stacked, "stacked")
         check_positive_int(self.history, "history")
-        if self.frame_shape[-1] % self.stacked:
-            raise UserError(f"{self.frame_shape[-1]} channels do not split into {self.stacked} pictures")
         check_range("ema", self.ema, 0.0, 1.0)
         for name in ("pred_coeff", "std_coeff", "cov_coeff", "smooth_coeff"):
             check_range(name, getattr(self, name), 0.0, float("inf"))
         self.encoder_config()  # a frame too small for the convs fails here
 
     def encoder_config(self) -> ConvEncoderConfig:
-        """The conv trunk's, for one picture of a stacked frame."""
         n = len(self.channels)
-        strides = (2,) * (n - 1) + (1,) if self.strides is None else self.strides
-        height, width, channels = self.frame_shape
-        picture = (height, width, channels // self.stacked)
-        return ConvEncoderConfig(picture, self.channels, (3,) * n, strides, None, channels_last=True)
+        strides = (2,) * (n - 1) + (1,)
+        return ConvEncoderConfig(self.frame_shape, self.channels, (3,) * n, strides, None, channels_last=True)
 
 
 class SpatialSoftmax(nn.Module):
@@ -117,20 +107,6 @@ class SpatialSoftmax(nn.Module):
         return (weights @ self.grid).flatten(1)
 
 
-class PerPicture(nn.Module):
-    """`[N, H, W, k*C]` -> `[N, k*F]`: `trunk` (`[M, H, W, C]` -> `[M, F]`) on each of k stacked pictures."""
-
-    def __init__(self, trunk: nn.Module, pictures: int) -> None:
-        super().__init__()
-        self.trunk, self.pictures = trunk, pictures
-
-    def forward(self, frames: Tensor) -> Tensor:
-        n, height, width, channels = frames.shape
-        k = self.pictures
-        split = frames.reshape(n, height, width, k, channels // k).movedim(3, 1)
-        return self.trunk(split.reshape(n * k, height, width, channels // k)).reshape(n, -1)
-
-
 class JEPA(nn.Module):
     """Context encoder, EMA target encoder and action-conditioned predictor; implements Dynamics."""
 
@@ -144,9 +120,7 @@ class JEPA(nn.Module):
             trunk, features = nn.Sequential(trunk, keypoints), 2 * cfg.channels[-1]
         else:
             features = trunk.feature_dim
-        if cfg.stacked > 1:
-            trunk = PerPicture(trunk, cfg.stacked)
-        self.context_encoder = nn.Sequential(trunk, nn.Linear(cfg.stacked * features, cfg.embed_dim))
+        self.context_encoder = nn.Sequential(trunk, nn.Linear(features, cfg.embed_dim))
         self.target_encoder = copy.deepcopy(self.context_encoder).requires_grad_(False)
         self.predictor = MLP(MLPConfig(self.state_dim + cfg.n_actions, cfg.embed_dim, cfg.predictor_hidden))
 

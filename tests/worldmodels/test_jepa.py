@@ -129,23 +129,15 @@ def test_car_pictures_continuous_training_and_bounded_plans():
         GoalPlanner(model, pictures.stack(goal, goal), action_low=low)
 
 
-def test_keypoints_per_picture_encoding_and_history():
-    from worldmodels.jepa import PerPicture, SpatialSoftmax
+def test_keypoints_and_history():
+    from worldmodels.jepa import SpatialSoftmax
 
     maps = torch.full((1, 2, 5, 7), -30.0)  # 2 channels of 5x7 maps, flattened as a conv trunk gives them
     maps[0, 0, 0, 6] = maps[0, 1, 4, 0] = 30.0  # top right, bottom left
     keypoints = SpatialSoftmax(2, 5, 7)(maps.flatten(1))
     torch.testing.assert_close(keypoints, torch.tensor([[1.0, -1.0, -1.0, 1.0]]))  # (x, y) a channel
 
-    pictures = torch.arange(2 * 3 * 3 * 4, dtype=torch.float32).reshape(2, 3, 3, 4)  # 2 pictures of 2 ch
-    means = PerPicture(lambda x: x.mean(dim=(1, 2)), 2)(pictures)
-    torch.testing.assert_close(
-        means, torch.cat([pictures[..., :2].mean((1, 2)), pictures[..., 2:].mean((1, 2))], 1)
-    )
-
-    cfg = JEPAConfig(
-        (12, 12, 6), 2, embed_dim=4, channels=(8, 8), continuous=True, keypoints=True, stacked=2, history=2
-    )
+    cfg = JEPAConfig((12, 12, 6), 2, embed_dim=4, channels=(8, 8), continuous=True, keypoints=True, history=2)
     model = JEPA(cfg)
     assert model.state_dim == 8
     state = torch.randn(3, 8)
@@ -156,8 +148,6 @@ def test_keypoints_per_picture_encoding_and_history():
     assert torch.isfinite(loss) and set(metrics) == {"prediction", "variance", "covariance", "smoothness"}
     with pytest.raises(UserError, match="nothing to predict"):
         model.loss(frames[:, :2], torch.zeros(5, 1, 2))
-    with pytest.raises(UserError, match="do not split"):
-        JEPAConfig((12, 12, 3), 2, stacked=2)
     goal = np.zeros((12, 12, 6), dtype=np.uint8)
     planner = GoalPlanner(model.eval(), goal, 3, 20, 4, 2, 0, (-1.0, -1.0), (1.0, 1.0))
     for _ in range(2):
