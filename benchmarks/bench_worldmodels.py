@@ -81,7 +81,7 @@ CAR_SIDE = 56  # jepa_car: the pictures' longer side at most (the 7 m view -> 50
 # jepa_car: an 8-dim embedding of keypoints (a few-pixel car's position is linear in them), a predictor
 # reading the last 2 embeddings (the velocity the embedding hardly holds is their difference)
 CAR_JEPA = dict(embed_dim=8, keypoints=True, history=2)
-CAR_EPOCHS = 40
+CAR_EPOCHS = 100  # jepa_car: training epochs (about 3 min of CPU)
 CAR_SAMPLES, CAR_ITERATIONS = 200, 4  # jepa_car: CEM
 PARTS = ("fork", "pixel", "jepa", "jepa_car", "uncertainty", "car", "offline")
 
@@ -424,7 +424,7 @@ def jepa_car_part(quick: bool) -> dict:
     }
 
     rng = np.random.default_rng(11)
-    episodes = 6 if quick else 20
+    episodes = 6 if quick else 50
     low, high = env.action_space.low, env.action_space.high
     arms = {"planning": [], "random": []}
     closest = {"planning": [], "random": []}
