@@ -491,7 +491,7 @@ def dqn_section(quick: bool) -> dict[str, Any]:
 
 
 SECTIONS = {
-    "digits": (digits_section, 1500),
+    "digits": (digits_section, 3600),
     "ssl": (ssl_section, 900),
     "frames": (frames_section, 900),
     "vae": (vae_section, 600),

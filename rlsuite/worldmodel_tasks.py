@@ -457,7 +457,8 @@ def jepa_task(spec: TaskSpec, run: RunDir, resume: bool, progress_bar: bool) -> 
     from supervised.probe import regression_probe
     from worldmodels.jepa import JEPA, JEPAConfig, jepa_loss, save_jepa
 
-    network = _defaults(JEPAConfig, ("frame_shape", "n_actions", "continuous"))
+    # history > 1 (the car benchmark's option) would need the evaluation below to feed h embeddings.
+    network = _defaults(JEPAConfig, ("frame_shape", "n_actions", "continuous", "history"))
     defaults = {
         **network,
         "embed_dim": 16,
