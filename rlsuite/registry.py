@@ -53,6 +53,9 @@ ALGORITHMS: dict[str, Algorithm] = {
         Algorithm("simclr", "task", "rlsuite.supervised_tasks:simclr", "SimCLR (InfoNCE) pretraining"),
         Algorithm("vicreg", "task", "rlsuite.supervised_tasks:vicreg", "VICReg pretraining"),
         Algorithm("barlow", "task", "rlsuite.supervised_tasks:barlow", "Barlow Twins pretraining"),
+        Algorithm(
+            "order", "task", "rlsuite.supervised_tasks:order", "transformer: are these frames in order?"
+        ),
         Algorithm("truck-emulator", "task", "rlsuite.truck_tasks:emulator_task", "truck dynamics emulator"),
         Algorithm(
             "dynamics",

@@ -161,9 +161,10 @@ def train_order_classifier(
     model_cfg: OrderConfig | None = None,
     test_fraction: float = 0.2,
     run_dir: RunDir | None = None,
+    resume: bool = False,
 ) -> tuple[nn.Module, dict[str, Any]]:
     """Train the clip classifier on a stratified split of `data` (from `order_dataset`); return it and its
-    test metrics (chance is 0.5)."""
+    test metrics (chance is 0.5). `resume` continues from `run_dir`'s checkpoint (see Trainer.fit)."""
     model_cfg = model_cfg or OrderConfig()
     train, test = data.split(test_fraction, seed=cfg.seed)
     length, frame_dim = data.image_shape
@@ -173,7 +174,7 @@ def train_order_classifier(
     if run_dir is not None:
         record_config(run_dir, {"model": asdict(model_cfg), "trainer": asdict(cfg)})
     trainer = Trainer(model, classification_loss, cfg, run_dir)
-    history = trainer.fit(train)
+    history = trainer.fit(train, resume=resume)
     metrics: dict[str, Any] = {f"test_{key}": value for key, value in trainer.evaluate(test).items()}
     metrics.update(epochs=len(history), n_train=len(train), n_test=len(test))
     return model, metrics

@@ -53,3 +53,24 @@ def test_bad_data_and_hyperparameters_are_one_line_errors(run_cli, tmp_path):
     result = run_cli("train", "classify", "--set", "colour=red", "--out", tmp_path / "c")
     assert_user_error(result, "unknown hyperparameter colour")
     assert not (tmp_path / "a").exists() and not (tmp_path / "c").exists()
+
+
+def test_order_task_learns_clips_of_env_frames(run_cli, tmp_path):
+    out = tmp_path / "order"
+    result = run_cli(
+        "train", "order", "--steps", "2", "--set", "clips=200", "--set", "length=3", "--set", "dim=32",
+        "--out", out,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads((out / "eval.json").read_text())
+    assert summary["n_train"] + summary["n_test"] == 200 and 0 <= summary["test_accuracy"] <= 1
+    assert json.loads((out / "config.json").read_text())["model"]["dim"] == 32
+    assert (out / "model.pt").is_file()
+
+
+def test_order_task_refuses_image_data_and_unknown_settings(run_cli, tmp_path):
+    assert_user_error(run_cli("train", "order", "--data", "digits", "--out", tmp_path / "a"), "--data")
+    result = run_cli("train", "order", "--set", "frames=5", "--out", tmp_path / "b")
+    assert_user_error(result, "unknown hyperparameter frames", "clips")
+    assert_user_error(run_cli("train", "order", "--set", "length=2", "--out", tmp_path / "c"), "3 frames")
+    assert not any((tmp_path / name).exists() for name in "abc")
