@@ -49,15 +49,20 @@ QUICK = {
     "sb3_factor": 1,
 }
 CONDITIONED_RANGE = (-5.0, 5.0)
-# Gradient MPC over fold references held 10 steps each: 20 of them see 200 steps (20 units) ahead.
+# Gradient MPC over fold references held 10 steps each: 20 of them see 200 steps (20 units) ahead. Each
+# replan optimises the warm start and 7 constant folds spread over ±max_fold (a hard turn either way, which
+# a start backing away from the dock needs) and keeps the cheapest. Tuned on 200 starts drawn from seeds
+# 2,000,000 on, never the evaluation's: 74.5 % docked with 3 iterations and the warm start alone, 86.5 %
+# with the 7 constant folds, 89 % with 5 iterations and folds up to 1.5 rad.
 MPC = {
     "horizon": 20,
     "repeat": 10,
-    "iterations": 3,
+    "iterations": 5,
     "lr": 0.1,
-    "restarts": 1,
+    "restarts": 8,
+    "restart_plans": "constant",
     "fold_rate": 1.0,
-    "max_fold": 1.35,
+    "max_fold": 1.5,
 }
 # The dockable fraction's bounds: the first evaluation starts for the search, many more for the proof.
 CEILING = {
@@ -204,6 +209,8 @@ def work_mpc(budget: dict, through: str, emulator_path: str) -> dict:
         lr=settings["lr"],
         fold_rate=rate,
         max_fold=max_fold,
+        candidates=settings["restarts"],
+        candidate_plans=settings["restart_plans"],
     )
     start, cpu_start = time.perf_counter(), time.process_time()
     docked = mpc_runs(torch.stack(starts), settings["horizon"], search, kinematics, model)[:, 0]
