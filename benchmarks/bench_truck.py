@@ -30,9 +30,11 @@ from benchmarks.common import RESULTS_DIR, finish, print_table, run_worker, writ
 
 ENV_ID = "rlsuite/TruckBackerUpper-v0"
 EVAL_SEED = 1_000_000
+# 320 controller iterations: 80 more on the last lesson than 240 took 500 validation starts (seed 424242,
+# never the evaluation's) from 66.4 % to 70.2 % docked, for about 130 s more of CPU.
 FULL = {
     "transitions": 50_000,
-    "iterations": 240,
+    "iterations": 320,
     "episodes": 1000,
     "mpc_episodes": 100,
     "mpc_emulator_episodes": 100,
