@@ -101,7 +101,16 @@ def test_save_load_predicts_and_learns_as_if_never_saved(tmp_path):
     assert_same_agent(loaded.learn(5_000, progress_bar=False), agent.learn(5_000, progress_bar=False))
 
 
-def test_ctrl_c_checkpoint_resumes_exactly(tmp_path):
+@pytest.fixture
+def default_ctrl_c():
+    """Python's own Ctrl-C handling, as in a terminal: a process started in the background by a
+    non-interactive shell (``cmd &``) inherits SIGINT ignored, and Python then leaves it ignored."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+def test_ctrl_c_checkpoint_resumes_exactly(tmp_path, default_ctrl_c):
     """learn(10k) cut by Ctrl-C, saved, loaded and given the remaining steps == learn(10k) uninterrupted."""
     interrupted = QLearning(CtrlCAtStep(gym.make(GRID), at=5_555))
     with pytest.raises(KeyboardInterrupt):
