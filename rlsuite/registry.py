@@ -92,7 +92,7 @@ ALGORITHMS: dict[str, Algorithm] = {
             "agent",
             "agents.truck_controller:TruckController",
             "truck controller by backprop through time (steps = BPTT iterations)",
-            default_steps=240,
+            default_steps=320,
         ),
         Algorithm(
             "pets",
