@@ -21,6 +21,11 @@ from planners.rollout import Cost, Dynamics, rollout
 Bound = float | Sequence[float] | np.ndarray | Tensor
 
 
+def shifted(actions: Tensor) -> Tensor:
+    """The next warm start: ``actions [..., T, A]`` one step on, the last action repeated."""
+    return torch.cat((actions[..., 1:, :], actions[..., -1:, :]), dim=-2)
+
+
 class MPCPlanner(ABC):
     """Model-predictive control on any :class:`Dynamics` and any :data:`Cost`.
 
@@ -75,7 +80,7 @@ class MPCPlanner(ABC):
         repeated; with no plan yet, the middle of the bounds."""
         if self.plan_actions is None:
             return ((self.low + self.high) / 2).expand(self.horizon, self.action_dim).clone()
-        return torch.cat((self.plan_actions[1:], self.plan_actions[-1:]), dim=0)
+        return shifted(self.plan_actions)
 
     def plan(self, state: np.ndarray | Tensor) -> np.ndarray | Tensor:
         """Optimise the horizon from ``state [S]`` and return the first action ``[A]`` (receding horizon)."""
@@ -95,7 +100,8 @@ class MPCPlanner(ABC):
         return first if isinstance(state, Tensor) else first.numpy().astype(np.float32)
 
     def evaluate(self, start: Tensor, actions: Tensor) -> Tensor:
-        """``[N]`` costs of ``N`` action sequences ``[N, T, A]`` from one start ``[1, S]``."""
+        """``[N]`` costs of ``N`` action sequences ``[N, T, A]`` from one start ``[1, S]`` (or each from
+        its own, ``[N, S]``)."""
         states = rollout(self.dynamics, start.expand(actions.shape[0], -1), actions)
         return self.cost(states, actions)
 

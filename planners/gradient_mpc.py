@@ -20,7 +20,7 @@ from torch import Tensor
 
 from core.errors import UserError
 from planners.base import Bound, MPCPlanner
-from planners.rollout import Cost, Dynamics, rollout
+from planners.rollout import Cost, Dynamics
 
 BOUND_MODES = ("tanh", "clip")
 RESTART_PLANS = ("random", "constant")
@@ -103,7 +103,7 @@ class GradientMPC(MPCPlanner):
         best, best_cost = init.detach().clone(), torch.full((len(init),), float("inf"), dtype=self.dtype)
         for iteration in range(self.iterations + 1):
             actions = self._to_actions(params)
-            costs = self.cost(rollout(self.dynamics, starts, actions), actions)
+            costs = self.evaluate(starts, actions)
             # Keep the best sequence seen (the warm start included): a step may overshoot.
             values = costs.detach()
             better = values < best_cost

@@ -27,6 +27,7 @@ from torch import Tensor
 
 from envs.truck.batch import episode_status
 from envs.truck.kinematics import MAX_STEER, YARD_X, YARD_Y, TruckKinematics
+from planners.base import shifted
 from planners.fold_tracking import FoldTracking
 from planners.gradient_mpc import GradientMPC
 from planners.held_action import HeldAction
@@ -177,5 +178,5 @@ def mpc_runs(
                 done |= status.done
         if bool(done.all()):
             break
-        plans = torch.cat((plans[:, 1:], plans[:, -1:]), dim=1)
+        plans = shifted(plans)
     return docked.reshape(n, r)
