@@ -252,7 +252,7 @@ def unfold(
     n = len(starts)
     targets = torch.as_tensor(target_y, dtype=starts.dtype).expand(n)
     index = torch.arange(n)  # the trucks still going, and their state and running sums
-    state, steps = starts, torch.zeros(n, dtype=torch.long)
+    state = starts
     excursion = torch.zeros(n, dtype=starts.dtype)
     strain = torch.zeros(n, dtype=starts.dtype)
     ended_parts: list[tuple[Tensor, Tensor, Tensor, Tensor, Tensor]] = []
@@ -261,7 +261,6 @@ def unfold(
             state = gradient_decay * state + (1 - gradient_decay) * state.detach()
         target = targets[index]
         state = dynamics(state, controller(state, target))
-        steps = steps + 1
         with torch.no_grad():
             status = episode_status(kinematics, state.detach(), target)
             ended = status.done
@@ -274,9 +273,10 @@ def unfold(
         if step == max_steps - 1:
             ended = torch.ones_like(ended)
         if bool(ended.any()):
-            ended_parts.append((index[ended], state[ended], steps[ended], excursion[ended], strain[ended]))
+            steps = torch.full((int(ended.sum()),), step + 1)  # every truck still going started together
+            ended_parts.append((index[ended], state[ended], steps, excursion[ended], strain[ended]))
             going = ~ended
-            index, state, steps = index[going], state[going], steps[going]
+            index, state = index[going], state[going]
             excursion, strain = excursion[going], strain[going]
         if len(index) == 0:
             break
