@@ -188,12 +188,12 @@ def cell_frames(env_kwargs: dict[str, Any], copies: int) -> Any:
 
     from envs.gridworld.pixels import PixelPainter
     from supervised.data import ArrayDataset
+    from supervised.data.frames import frame_images
 
     env = gym.make(FRAMES_ENV, **env_kwargs).unwrapped
     painter = PixelPainter(env.layout)
     cells = env.state_to_cell
-    frames = np.stack([painter.paint((int(row), int(col))) for row, col in cells])
-    images = frames.transpose(0, 3, 1, 2) / np.float32(255.0)
+    images = frame_images(np.stack([painter.paint((int(row), int(col))) for row, col in cells]))
     return ArrayDataset(np.repeat(images, copies, axis=0), np.repeat(cells, copies, axis=0))
 
 

@@ -22,6 +22,11 @@ def agent_cell(info: dict[str, Any]) -> Any:
     return info["cell"]
 
 
+def frame_images(frames: np.ndarray) -> np.ndarray:
+    """uint8 frames `[N, H, W, C]` (Gymnasium's layout) as float32 images `[N, C, H, W]` in [0, 1]."""
+    return frames.transpose(0, 3, 1, 2) / np.float32(255.0)
+
+
 def frames_dataset(
     env_factory: Callable[[], gym.Env],
     n: int,
@@ -59,5 +64,4 @@ def frames_dataset(
                 steps = 0
     finally:
         env.close()
-    images = frames.transpose(0, 3, 1, 2) / np.float32(255.0)
-    return ArrayDataset(images, np.asarray(labels, dtype=np.int64))
+    return ArrayDataset(frame_images(frames), np.asarray(labels, dtype=np.int64))
