@@ -113,7 +113,8 @@ class Agent(ABC):
 
 
 def make_config(config_class: type, hyperparams: dict[str, Any]) -> Any:
-    """Build ``config_class(**hyperparams)``; an unknown name is a UserError listing the valid ones."""
+    """Build ``config_class(**hyperparams)``; an unknown name is a UserError listing the valid ones, a
+    value of the wrong kind a UserError naming the config."""
     valid = [f.name for f in fields(config_class)]
     unknown = sorted(set(hyperparams) - set(valid))
     if unknown:
@@ -121,7 +122,10 @@ def make_config(config_class: type, hyperparams: dict[str, Any]) -> Any:
         raise UserError(
             f"unknown hyperparameter {names} for {config_class.__name__}; valid: {', '.join(valid)}"
         )
-    return config_class(**hyperparams)
+    try:
+        return config_class(**hyperparams)
+    except (TypeError, ValueError) as error:  # e.g. --set net_arch=64 where a list of widths is due
+        raise UserError(f"bad hyperparameter value for {config_class.__name__}: {error}") from None
 
 
 def make_env(env: gym.Env | str, **kwargs: Any) -> gym.Env:

@@ -27,7 +27,7 @@ from core.errors import UserError
 from core.progress import progress_bar as open_progress_bar
 from core.seeding import generator_from_json, generator_to_json
 from core.threads import torch_threads
-from core.validation import check_positive_int, check_range, check_seed
+from core.validation import check_bool, check_non_negative_int, check_positive_int, check_range, check_seed
 from perception import MLP, ConvEncoder, ConvEncoderConfig, MLPConfig
 
 if TYPE_CHECKING:
@@ -110,23 +110,14 @@ class DQNConfig:
             check_positive_int(getattr(self, name), name)
         for name in ("n_step", "n_envs"):
             check_positive_int(getattr(self, name), name)
-        if (
-            isinstance(self.torch_threads, bool)
-            or not isinstance(self.torch_threads, int)
-            or self.torch_threads < 0
-        ):
-            raise UserError(f"torch_threads must be a non-negative integer, got {self.torch_threads!r}")
+        check_non_negative_int(self.torch_threads, "torch_threads")
         for width in self.net_arch:
             check_positive_int(width, "net_arch width")
-        if isinstance(self.learning_starts, bool) or not isinstance(self.learning_starts, int):
-            raise UserError(f"learning_starts must be an integer, got {self.learning_starts!r}")
-        if self.learning_starts < 0:
-            raise UserError(f"learning_starts must be non-negative, got {self.learning_starts}")
+        check_non_negative_int(self.learning_starts, "learning_starts")
         if self.loss not in LOSSES:
             raise UserError(f"unknown loss {self.loss!r}; valid: {', '.join(LOSSES)}")
         for name in ("double_q", "prioritized_replay", "freeze_encoder"):
-            if not isinstance(getattr(self, name), bool):
-                raise UserError(f"{name} must be true or false, got {getattr(self, name)!r}")
+            check_bool(getattr(self, name), name)
         check_range("priority_alpha", self.priority_alpha, 0.0, 1.0)
         check_range("priority_beta", self.priority_beta, 0.0, 1.0)
         check_range("learning_rate", self.learning_rate, 0.0, 1.0, low_open=True)

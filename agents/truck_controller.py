@@ -8,6 +8,7 @@ each; the lessons advance as they are learned), through the true kinematics or t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -18,9 +19,12 @@ import torch
 from agents.base import Agent
 from core.errors import UserError
 from core.metrics import MetricsLogger
+from core.progress import progress_bar as open_progress_bar
 from core.threads import torch_threads
+from core.validation import check_non_negative_int, check_positive_int, check_range, check_seed
 from envs.truck.env import TruckBackerUpperEnv
 from envs.truck.kinematics import TruckKinematics
+from perception.activation import check_activation
 from planners.rollout import Dynamics
 from planners.truck_controller import (
     BPTTConfig,
@@ -62,7 +66,23 @@ class TruckControllerConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        self.hidden = tuple(self.hidden)
+        if not isinstance(self.hidden, list | tuple):
+            raise UserError(f"hidden must be a list of layer widths like [64, 64], got {self.hidden!r}")
+        self.hidden = tuple(check_positive_int(width, "hidden width") for width in self.hidden)
+        check_activation(self.activation)
+        for name in ("batch_size", "lesson_iterations", "validation_size"):
+            check_positive_int(getattr(self, name), name)
+        check_non_negative_int(self.validate_every, "validate_every")
+        check_non_negative_int(self.torch_threads, "torch_threads")
+        check_range("lr", self.lr, 0.0, 1.0, low_open=True)
+        check_range("gradient_decay", self.gradient_decay, 0.0, 1.0, low_open=True)
+        for name in ("advance_at", "final_lr_fraction"):
+            check_range(name, getattr(self, name), 0.0, 1.0)
+        for name in ("grad_clip", "fold_rate"):
+            check_range(name, getattr(self, name), 0.0, float("inf"), low_open=True)
+        for name in ("angle_weight", "jackknife_weight", "yard_weight", "strain_weight"):
+            check_range(name, getattr(self, name), 0.0, float("inf"))
+        check_seed(self.seed)
         self.target_range = tuple(float(t) for t in self.target_range)  # type: ignore[assignment]
         if len(self.target_range) != 2 or self.target_range[0] > self.target_range[1]:
             raise UserError(f"target_range must be (low, high) with low <= high; got {self.target_range}")
@@ -82,19 +102,20 @@ class TruckController(Agent):
         self.truck = truck
         self.kinematics = TruckKinematics()
         self.dynamics = dynamics
-        torch.manual_seed(self.seed)
         cfg = self.config
-        self.net = TruckControllerNet(
-            ControllerConfig(
-                cfg.hidden,
-                cfg.activation,
-                target_conditioned=truck.target_conditioned,
-                output=cfg.output,
-                max_fold=cfg.max_fold,
-                fold_rate=cfg.fold_rate,
-            ),
-            self.kinematics,
-        )
+        with torch.random.fork_rng(devices=[]):  # seed the init without touching torch's global generator
+            torch.manual_seed(self.seed)
+            self.net = TruckControllerNet(
+                ControllerConfig(
+                    cfg.hidden,
+                    cfg.activation,
+                    target_conditioned=truck.target_conditioned,
+                    output=cfg.output,
+                    max_fold=cfg.max_fold,
+                    fold_rate=cfg.fold_rate,
+                ),
+                self.kinematics,
+            )
         self.log = TrainLog()
         self.episode_returns: list[float] = []  # no env episodes: training unfolds the dynamics model
 
@@ -122,27 +143,30 @@ class TruckController(Agent):
     def learn(
         self,
         total_steps: int,
-        callback: Any = None,
+        callback: Callable[[TruckController], bool | None] | None = None,
         progress_bar: bool = True,
         logger: MetricsLogger | None = None,
     ) -> TruckController:
         """``total_steps`` more training iterations (one batch of unfolded episodes and one gradient step
         each), going on from the lesson reached; ``logger`` gets each iteration's lesson, mean final error
-        and batch success."""
-        if not isinstance(total_steps, int) or total_steps < 1:
-            raise UserError(f"total_steps must be a positive integer; got {total_steps!r}")
+        and batch success; ``callback(self)`` after each, training stops (keeping the best validated
+        weights) when it returns False."""
+        check_non_negative_int(total_steps, "total_steps")
+        if total_steps == 0:  # e.g. a finished run resumed: nothing left to train
+            return self
         dynamics = self.dynamics.step if self.dynamics is not None else self.kinematics.step
+        bar = open_progress_bar(total_steps, desc=self.kind, enabled=None if progress_bar else False)
 
-        def on_iteration(iteration: int, log: TrainLog) -> None:
+        def on_iteration(iteration: int, log: TrainLog) -> bool:
             self.num_timesteps += 1
+            bar.update(1)
             if logger is not None:
                 logger.log(
                     self.num_timesteps, lesson=log.lesson[-1], error=log.error[-1], success=log.success[-1]
                 )
-            if callback is not None:
-                callback(locals(), globals())
+            return callback is None or callback(self) is not False
 
-        with torch_threads(self.config.torch_threads):
+        with bar, torch_threads(self.config.torch_threads):
             train_controller(self.net, dynamics, self._bptt_config(), total_steps, self.log, on_iteration)
         return self
 

@@ -23,6 +23,20 @@ def check_positive_int(value: object, name: str) -> int:
     return int(value)
 
 
+def check_non_negative_int(value: object, name: str) -> int:
+    """Return `value` as an int, or raise UserError naming `name` if it is not an integer >= 0."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
+        raise UserError(f"{name} must be a non-negative integer, got {value!r}")
+    return int(value)
+
+
+def check_bool(value: object, name: str) -> bool:
+    """Return `value`, or raise UserError naming `name` if it is not True or False."""
+    if not isinstance(value, bool):
+        raise UserError(f"{name} must be true or false, got {value!r}")
+    return value
+
+
 def check_range(name: str, value: object, low: float, high: float, low_open: bool = False) -> float:
     """Return `value` if it is a number in [low, high] (or (low, high]); else a UserError naming `name`."""
     is_number = isinstance(value, Real) and not isinstance(value, bool)

@@ -21,6 +21,7 @@ from core.errors import UserError
 from core.metrics import MetricsLogger
 from core.progress import progress_bar as open_progress_bar
 from core.threads import torch_threads
+from core.validation import check_non_negative_int
 from rlsuite.demo_mpc import make_pets, pets_settings
 
 
@@ -49,9 +50,7 @@ class PETSAgentConfig:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, Real) or value <= 0):
                 raise UserError(f"{name} must be a positive number, got {value!r}")
-        threads = self.torch_threads
-        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
-            raise UserError(f"torch_threads must be a non-negative integer, got {threads!r}")
+        check_non_negative_int(self.torch_threads, "torch_threads")
 
 
 class PETSAgent(Agent):

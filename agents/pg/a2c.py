@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from agents.pg.on_policy import OnPolicyAgent, OnPolicyConfig, to_tensors
 from agents.pg.rollout import RolloutBuffer, gae
 from core.errors import UserError
-from core.validation import check_range
+from core.validation import check_bool, check_range
 
 OPTIMIZERS = ("rmsprop", "adam")
 
@@ -43,8 +43,7 @@ class A2CConfig(OnPolicyConfig):
         check_range("vf_coef", self.vf_coef, 0.0, float("inf"))
         if self.optimizer not in OPTIMIZERS:
             raise UserError(f"unknown optimizer {self.optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
-        if not isinstance(self.normalize_advantage, bool):
-            raise UserError(f"normalize_advantage must be true or false, got {self.normalize_advantage!r}")
+        check_bool(self.normalize_advantage, "normalize_advantage")
 
 
 class A2C(OnPolicyAgent):

@@ -25,7 +25,7 @@ from agents.pg.rollout import RolloutBuffer
 from core.errors import UserError
 from core.progress import progress_bar as open_progress_bar
 from core.threads import torch_threads
-from core.validation import check_positive_int, check_range, check_seed
+from core.validation import check_bool, check_non_negative_int, check_positive_int, check_range, check_seed
 from perception.activation import check_activation
 
 if TYPE_CHECKING:
@@ -55,7 +55,8 @@ class OnPolicyConfig:
     log_std_init: float = 0.0
     """Initial log σ of the Gaussian policy."""
     linear_schedule: bool = False
-    """Let the learning rate (and PPO's clip ranges) fall linearly to 0 over each learn() call, as
+    """Let the learning rate (and PPO's clip ranges) fall linearly to 0 over the run's steps
+    (``num_timesteps`` over the horizon of the learn() call; a resumed run goes on where it stopped), as
     RL-Zoo's ``lin_`` values do."""
     normalize_obs: bool = False
     """Feed the networks (o − μ)/σ with running statistics of the rollouts' observations (frozen in
@@ -80,14 +81,8 @@ class OnPolicyConfig:
         check_range("clip_normalized", self.clip_normalized, 0.0, float("inf"), low_open=True)
         check_activation(self.activation)
         for name in ("squash", "linear_schedule", "normalize_obs", "normalize_reward"):
-            if not isinstance(getattr(self, name), bool):
-                raise UserError(f"{name} must be true or false, got {getattr(self, name)!r}")
-        if (
-            isinstance(self.torch_threads, bool)
-            or not isinstance(self.torch_threads, int)
-            or self.torch_threads < 0
-        ):
-            raise UserError(f"torch_threads must be a non-negative integer, got {self.torch_threads!r}")
+            check_bool(getattr(self, name), name)
+        check_non_negative_int(self.torch_threads, "torch_threads")
         check_seed(self.seed)
 
 
@@ -113,7 +108,7 @@ class OnPolicyAgent(Agent):
         self.normalizer = Normalizer(
             tuple(obs_space.shape), c.n_envs, c.normalize_obs, c.normalize_reward, c.gamma, c.clip_normalized
         )
-        self.progress_remaining = 1.0  # 1 → 0 over a learn() call, for the linear schedule
+        self.progress_remaining = 1.0  # 1 → 0 over the run, for the linear schedule
         self._obs_ndim = len(obs_space.shape)
         self._action_shape = tuple(action_space.shape) if isinstance(action_space, gym.spaces.Box) else ()
         self._action_dtype = np.float32 if self._action_shape else np.int64
@@ -149,15 +144,15 @@ class OnPolicyAgent(Agent):
         """Run rollouts and updates until ``total_steps`` more env steps (rounded up to whole rollouts)."""
         if total_steps < 0:
             raise UserError(f"total_steps must be non-negative, got {total_steps}")
-        horizon = self.num_timesteps + total_steps
-        start = self.num_timesteps
+        horizon = self.num_timesteps + total_steps  # a resumed run's: the steps it was started for
         if self._obs is None:
             self._start()
         bar = open_progress_bar(total_steps, desc=self.kind, enabled=None if progress_bar else False)
         with bar, StepBoundaryInterrupts() as interrupts, torch_threads(self.config.torch_threads):
             while self.num_timesteps < horizon:
                 self.collect(logger)
-                self._set_progress(1.0 - (self.num_timesteps - start) / max(total_steps, 1))
+                # Measured over the whole run, as DQN's: a resumed run's schedule goes on where it stopped.
+                self._set_progress(1.0 - self.num_timesteps / max(horizon, 1))
                 losses = self._update(self.buffer)
                 self.n_updates += 1
                 if logger is not None:
@@ -169,7 +164,7 @@ class OnPolicyAgent(Agent):
         return self
 
     def _set_progress(self, remaining: float) -> None:
-        """Record how much of this learn() call is left and, on the linear schedule, scale the lr by it."""
+        """Record how much of the run is left and, on the linear schedule, scale the lr by it."""
         self.progress_remaining = max(remaining, 0.0)
         if self.config.linear_schedule:
             for group in self.optimizer.param_groups:

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from agents.pg.on_policy import OnPolicyAgent, OnPolicyConfig, to_tensors
 from agents.pg.rollout import RolloutBuffer, gae
 from core.errors import UserError
-from core.validation import check_positive_int, check_range
+from core.validation import check_bool, check_positive_int, check_range
 
 
 @dataclass
@@ -57,8 +57,7 @@ class PPOConfig(OnPolicyConfig):
             check_range("target_kl", self.target_kl, 0.0, float("inf"), low_open=True)
         check_range("ent_coef", self.ent_coef, 0.0, float("inf"))
         check_range("vf_coef", self.vf_coef, 0.0, float("inf"))
-        if not isinstance(self.normalize_advantage, bool):
-            raise UserError(f"normalize_advantage must be true or false, got {self.normalize_advantage!r}")
+        check_bool(self.normalize_advantage, "normalize_advantage")
         if self.batch_size > self.n_steps * self.n_envs:
             raise UserError(
                 f"batch_size {self.batch_size} exceeds the rollout's n_steps × n_envs = "

@@ -163,6 +163,8 @@ def test_spaces_it_cannot_handle_are_user_errors():
         DQN("CartPole-v1", learning_rat=0.1)
     with pytest.raises(UserError, match="loss"):
         DQN("CartPole-v1", loss="l1")
+    with pytest.raises(UserError, match="bad hyperparameter value for DQNConfig"):
+        DQN("CartPole-v1", net_arch=64)  # a list of widths is due
 
 
 def test_image_observations_go_through_the_conv_trunk():

@@ -90,6 +90,20 @@ def test_linear_schedule_lowers_the_learning_rate_and_the_clip_range():
     assert agent.optimizer.param_groups[0]["lr"] == pytest.approx(0.25 * 3e-4)
 
 
+def test_a_resumed_run_goes_on_with_the_linear_schedule_where_it_stopped(tmp_path):
+    """``rlsuite train --resume`` loads the agent and learns the remaining steps: the schedule is measured
+    over the run's steps, so the first update after loading uses an uninterrupted run's step size."""
+    settings = dict(n_envs=2, n_steps=16, batch_size=32, linear_schedule=True)
+    # an interrupted 128-step run: 64 steps, saved, loaded, the remaining 64
+    interrupted = PPO("CartPole-v1", **settings)
+    interrupted.learn(128, progress_bar=False, callback=lambda agent: agent.num_timesteps < 64)
+    interrupted.save(tmp_path / "ppo.pt")
+    resumed = PPO.load(tmp_path / "ppo.pt")
+    resumed.learn(128 - resumed.num_timesteps, progress_bar=False, callback=lambda agent: False)
+    assert resumed.num_timesteps == 96
+    assert resumed.optimizer.param_groups[0]["lr"] == pytest.approx(3e-4 * (1 - 96 / 128))
+
+
 def test_bad_ppo_hyperparameters_are_user_errors():
     with pytest.raises(UserError, match="batch_size"):
         PPO("CartPole-v1", n_envs=2, n_steps=8, batch_size=64)

@@ -52,7 +52,19 @@ def test_bad_settings_are_user_errors():
     with pytest.raises(UserError, match="target_range"):
         TruckController(TruckBackerUpperEnv(), target_range=(3.0, -3.0))
     with pytest.raises(UserError, match="total_steps"):
-        TruckController(TruckBackerUpperEnv()).learn(0)
+        TruckController(TruckBackerUpperEnv()).learn(-1)
+    with pytest.raises(UserError, match="hidden"):
+        TruckController(TruckBackerUpperEnv(), hidden=5)
+    with pytest.raises(UserError, match="lr"):
+        TruckController(TruckBackerUpperEnv(), lr=-1.0)
+
+
+def test_learn_zero_is_nothing_and_a_callback_sees_the_agent():
+    agent = TruckController(TruckBackerUpperEnv(), hidden=(8,), batch_size=4, validation_size=4)
+    assert agent.learn(0, progress_bar=False) is agent and agent.num_timesteps == 0
+    seen = []
+    agent.learn(2, progress_bar=False, callback=lambda a: seen.append(a.num_timesteps))
+    assert seen == [1, 2]
 
 
 def test_paths_figure_and_docking_gif(tmp_path):
