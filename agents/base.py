@@ -128,6 +128,16 @@ def make_config(config_class: type, hyperparams: dict[str, Any]) -> Any:
         raise UserError(f"bad hyperparameter value for {config_class.__name__}: {error}") from None
 
 
+def epsilon_schedule(config: Any, progress: float) -> float:
+    """ε-greedy's linear schedule (SB3's): from ``config.exploration_initial_eps`` to
+    ``exploration_final_eps`` over the first ``exploration_fraction`` of the run (``progress`` 0 → 1),
+    then final."""
+    done = min(1.0, progress / config.exploration_fraction)
+    return config.exploration_initial_eps + done * (
+        config.exploration_final_eps - config.exploration_initial_eps
+    )
+
+
 def make_env(env: gym.Env | str, **kwargs: Any) -> gym.Env:
     """Return ``env`` itself, or ``gym.make(env, **kwargs)`` for an id (an unknown id is a UserError)."""
     if not isinstance(env, str):

@@ -21,8 +21,8 @@ import torch.nn.functional as F
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 from torch import Tensor, nn
 
-from agents.base import Agent, StepBoundaryInterrupts, make_config
-from agents.replay import PrioritizedReplayBuffer, ReplayBatch, ReplayBuffer
+from agents.base import Agent, StepBoundaryInterrupts, epsilon_schedule, make_config
+from agents.replay import PrioritizedReplayBuffer, ReplayBatch, ReplayBuffer, space_shape
 from core.errors import UserError
 from core.progress import progress_bar as open_progress_bar
 from core.seeding import generator_from_json, generator_to_json
@@ -238,7 +238,7 @@ class DQN(Agent):
             )
         c = self.config
         self.n_actions = int(self.env.action_space.n)
-        self._obs_ndim = len(_obs_shape(obs_space))
+        self._obs_ndim = len(space_shape(obs_space))
         with torch.random.fork_rng(devices=[]):  # seed the init without touching torch's global generator
             torch.manual_seed(c.seed)
             if encoder is None and c.encoder_config is not None:  # load(): the architecture, weights later
@@ -297,7 +297,7 @@ class DQN(Agent):
             while self.num_timesteps < horizon:
                 before = self.num_timesteps
                 self._progress = before / horizon
-                epsilon = 1.0 if before < c.learning_starts else self._epsilon(self._progress)
+                epsilon = 1.0 if before < c.learning_starts else epsilon_schedule(self.config, self._progress)
                 actions = self._explore(self._obs, epsilon)
                 next_obs, rewards, terminated, truncated, _ = self._envs.step(actions)
                 self.buffer.add(self._obs, actions, rewards, terminated, truncated, next_obs)
@@ -338,12 +338,6 @@ class DQN(Agent):
         # A loaded agent starts from other seeds than the first run did, so it does not replay its episodes.
         first = c.seed + self.num_timesteps
         self._obs, _ = self._envs.reset(seed=[first + i for i in range(c.n_envs)])
-
-    def _epsilon(self, progress: float) -> float:
-        """ε decays linearly over the first ``exploration_fraction`` of learn(), then stays final."""
-        c = self.config
-        done = min(1.0, progress / c.exploration_fraction)
-        return c.exploration_initial_eps + done * (c.exploration_final_eps - c.exploration_initial_eps)
 
     def _learning_rate(self, progress: float) -> float:
         """Constant, or linear from ``learning_rate`` to ``final_learning_rate`` over learn()."""
@@ -566,7 +560,3 @@ def _check_encoder_input(encoder: nn.Module, obs_space: gym.Space) -> None:
 
 def _is_image(space: gym.Space) -> bool:
     return isinstance(space, gym.spaces.Box) and space.dtype == np.uint8 and len(space.shape) == 3
-
-
-def _obs_shape(space: gym.Space) -> tuple[int, ...]:
-    return () if isinstance(space, gym.spaces.Discrete) else tuple(space.shape)

@@ -82,8 +82,8 @@ class ReplayBuffer:
             )
         self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         shape = (self.rows, self.n_envs)
-        self.obs = np.zeros(shape + _shape(obs_space), dtype=_dtype(obs_space, "observation"))
-        self.actions = np.zeros(shape + _shape(action_space), dtype=_dtype(action_space, "action"))
+        self.obs = np.zeros(shape + space_shape(obs_space), dtype=_dtype(obs_space, "observation"))
+        self.actions = np.zeros(shape + space_shape(action_space), dtype=_dtype(action_space, "action"))
         self.rewards = np.zeros(shape, dtype=np.float32)
         self.terminated = np.zeros(shape, dtype=bool)
         self.truncated = np.zeros(shape, dtype=bool)
@@ -263,7 +263,8 @@ class ReplayBuffer:
         return ok, returns, discounts, terminated, (rows + steps) % self.rows
 
 
-def _shape(space: gym.Space) -> tuple[int, ...]:
+def space_shape(space: gym.Space) -> tuple[int, ...]:
+    """The shape of one element of ``space`` (a Discrete one's is a scalar's)."""
     return () if isinstance(space, gym.spaces.Discrete) else tuple(space.shape)
 
 

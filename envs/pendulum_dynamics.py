@@ -9,17 +9,13 @@ and its reward's negative as the cost, charged on the state before each step:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
 from torch import Tensor
 
-
-def angle_normalize(angle: Tensor) -> Tensor:
-    """The angle in [−π, π)."""
-    return torch.remainder(angle + math.pi, 2 * math.pi) - math.pi
+from envs.angles import wrap_angle
 
 
 @dataclass(frozen=True)
@@ -47,4 +43,4 @@ def pendulum_cost(states: Tensor, actions: Tensor, max_torque: float = 2.0) -> T
     """``[B]`` Σ_t of the env's per-step cost (minus its reward) over a planned trajectory."""
     theta, speed = states[:, :-1, 0], states[:, :-1, 1]
     u = actions[..., 0].clamp(-max_torque, max_torque)
-    return (angle_normalize(theta).pow(2) + 0.1 * speed.pow(2) + 0.001 * u.pow(2)).sum(-1)
+    return (wrap_angle(theta).pow(2) + 0.1 * speed.pow(2) + 0.001 * u.pow(2)).sum(-1)

@@ -87,11 +87,10 @@ class FinalPositionSpeed(_TargetCost):
         speed_index: int = 3,
     ) -> None:
         super().__init__(target, position)
-        self.speed_weight, self.speed_index = speed_weight, speed_index
+        self.speed_weight, self.terminal_speed = speed_weight, TerminalSpeed(speed_index)
 
     def __call__(self, states: Tensor, actions: Tensor) -> Tensor:
-        speed = states[:, -1, self.speed_index]
-        return self.final_squared_distance(states) + self.speed_weight * speed.pow(2)
+        return self.final_squared_distance(states) + self.speed_weight * self.terminal_speed(states, actions)
 
 
 class MeanDistance(_TargetCost):

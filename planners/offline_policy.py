@@ -45,25 +45,6 @@ class UncertainDynamics(Protocol):
     def step_with_uncertainty(self, state: Tensor, action: Tensor) -> tuple[Tensor, Tensor]: ...
 
 
-class TrueCar(nn.Module):
-    """The car's own equations in the observation layout, and certain of them (u = 0): what a policy
-    learns with a perfect model, the reference for a learned one."""
-
-    state_dim, action_dim = STATE_DIM, 2
-
-    def __init__(self, kinematics: CarKinematics | None = None) -> None:
-        super().__init__()
-        self.kinematics = kinematics or CarKinematics()
-
-    def step_with_uncertainty(self, state: Tensor, action: Tensor) -> tuple[Tensor, Tensor]:
-        x, y, sin, cos, speed = state.unbind(-1)
-        following = self.kinematics.step(
-            torch.stack((x, y, torch.atan2(sin, cos), speed), -1), action.to(state)
-        )
-        x, y, theta, speed = following.unbind(-1)
-        return torch.stack((x, y, theta.sin(), theta.cos(), speed), -1), torch.zeros_like(speed)
-
-
 class CarPolicy(nn.Module):
     """``state [B, 5], scenario [B, 2 + 3K] -> (φ, a) [B, 2]`` within the car's bounds (tanh, scaled).
 

@@ -14,6 +14,7 @@ import click
 
 from core.errors import UserError
 from core.json_text import json_text
+from rlsuite.options import format_value
 from rlsuite.registry import ALGORITHMS, get_algorithm
 from rlsuite.report import report_command
 from rlsuite.sweep import sweep_command
@@ -58,15 +59,6 @@ def _fail(message: str) -> None:
     one_line = " ".join(line.strip() for line in message.strip().splitlines())
     click.echo(f"rlsuite: error: {one_line}", err=True)
     sys.exit(EXIT_USER_ERROR)
-
-
-def _readable(value: Any) -> str:
-    """Numbers to 4 significant digits (lists of them too); anything else as is."""
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_readable(v) for v in value) + "]"
-    return str(value)
 
 
 def _print_json(obj: dict[str, Any]) -> None:
@@ -322,7 +314,7 @@ def _train_task(spec: TaskSpec, out: Path | None, resume: bool, steps_given: boo
         sys.exit(EXIT_INTERRUPTED)
     click.echo(f"run: {run.path}")
     for key, value in result.summary.items():
-        click.echo(f"  {key:<24} {_readable(value)}")
+        click.echo(f"  {key:<24} {format_value(value)}")
     for label, media_path in result.media.items():
         click.echo(f"  {label}: {media_path}")
 
@@ -358,7 +350,7 @@ def eval_command(run_dir: Path, episodes: int, seed: int, as_json: bool, gif: Pa
     click.echo(f"{spec.algo} on {spec.env_id} ({run_dir}), {summary['episodes']} episodes:")
     for key, value in summary.items():
         if key != "episodes":
-            click.echo(f"  {key:<14} {_readable(value)}")
+            click.echo(f"  {key:<14} {format_value(value)}")
 
 
 @cli.command()

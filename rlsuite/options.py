@@ -26,3 +26,12 @@ def parse_assignments(pairs: Iterable[str], option: str) -> dict[str, Any]:
         except json.JSONDecodeError:
             parsed[key] = raw
     return parsed
+
+
+def format_value(value: Any) -> str:
+    """A setting or figure for a person to read: floats to 4 significant digits (in lists too)."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    return str(value)

@@ -25,6 +25,7 @@ import numpy as np
 
 from core.atomic import atomic_write_text
 from core.errors import UserError
+from rlsuite.options import format_value
 from rlsuite.stats import Interval, iqm_interval, performance_profile
 
 if TYPE_CHECKING:
@@ -154,14 +155,10 @@ def group_variants(runs: list[Run]) -> list[Variant]:
     variants = []
     for members in groups.values():
         first = members[0]
-        shown = " ".join(f"{name}={_short(first.hyperparams.get(name))}" for name in sorted(varying))
+        shown = " ".join(f"{name}={format_value(first.hyperparams.get(name))}" for name in sorted(varying))
         label = f"{first.algo} {shown}".strip()
         variants.append(Variant(label, first.algo, first.env, sorted(members, key=lambda run: run.seed)))
     return sorted(variants, key=lambda variant: (variant.env, variant.label))
-
-
-def _short(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 # --- figures ------------------------------------------------------------------------------------------

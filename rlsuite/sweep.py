@@ -45,6 +45,7 @@ from core.atomic import atomic_write_text
 from core.errors import UserError
 from core.json_text import json_text
 from core.validation import check_positive_int, check_seed
+from rlsuite.options import format_value
 from rlsuite.registry import get_algorithm
 
 INSTALL_HINT = "pip install 'rlsuite[distributed]'"
@@ -313,13 +314,9 @@ def _early_stopping(value: Any, steps: int, metric: str) -> EarlyStopping | None
 
 def trial_run_name(index: int, config: dict[str, Any]) -> str:
     """``003-learning_rate=0.001-seed=1``: the trial's number, then its searched values and its seed."""
-    parts = [f"{key}={_short(value)}" for key, value in sorted(config.items()) if key != "seed"]
+    parts = [f"{key}={format_value(value)}" for key, value in sorted(config.items()) if key != "seed"]
     name = "-".join([f"{index:03d}", *parts, f"seed={config['seed']}"])
     return re.sub(r"[^\w.=+-]", "_", name)
-
-
-def _short(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def read_progress(run_path: Path) -> dict[str, float] | None:

@@ -49,8 +49,6 @@ from supervised.trainer import Trainer, TrainerConfig
 from worldmodels.batches import ArrayBatches
 from worldmodels.transitions import Transitions
 
-VECTOR_TASKS = ("dynamics", "ensemble", "cvae")
-FRAME_TASKS = ("pixel-wm", "jepa")
 DEFAULT_TRANSITIONS = {"dynamics": 5_000, "ensemble": 5_000, "cvae": 5_000, "pixel-wm": 1_500, "jepa": 900}
 HORIZONS = (1, 5, 10, 20)
 TEST_WINDOWS = 100  # held-out open-loop windows (vector models) or sequences (frame models)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import gymnasium as gym
 import numpy as np
 
-from agents.base import Agent, StepBoundaryInterrupts
+from agents.base import Agent, StepBoundaryInterrupts, epsilon_schedule
 from core.errors import UserError
 from core.progress import progress_bar as open_progress_bar
 from core.seeding import generator_from_json, generator_to_json
@@ -110,7 +110,7 @@ class QLearning(Agent):
         with bar, StepBoundaryInterrupts() as interrupts:
             for _ in range(total_steps):
                 progress = self.num_timesteps / horizon
-                epsilon = self._epsilon(progress)
+                epsilon = epsilon_schedule(self.config, progress)
                 s = self._obs
                 a = self._explore(s, epsilon)
                 s_next, reward, terminated, truncated, _ = self.env.step(a)
@@ -136,12 +136,6 @@ class QLearning(Agent):
         target = reward + self.config.gamma * (1.0 - terminated) * self._q[s_next].max()
         self._q[s, a] += alpha * (target - self._q[s, a])
         self._visits[s, a] += 1
-
-    def _epsilon(self, progress: float) -> float:
-        """ε decays linearly over the first ``exploration_fraction`` of learn(), then stays final."""
-        c = self.config
-        done = min(1.0, progress / c.exploration_fraction)
-        return c.exploration_initial_eps + done * (c.exploration_final_eps - c.exploration_initial_eps)
 
     def _alpha(self, s: int, a: int, progress: float) -> float:
         c = self.config

@@ -22,16 +22,13 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
+from envs.angles import wrap_angle
+
 MAX_STEER = math.pi / 4
 JACKKNIFE_ANGLE = math.pi / 2
 # The yard: the dock wall is x = 0.
 YARD_X = (0.0, 40.0)
 YARD_Y = (-10.0, 10.0)
-
-
-def wrap_angle(angle: Tensor) -> Tensor:
-    """The angle in [−π, π)."""
-    return torch.remainder(angle + math.pi, 2 * math.pi) - math.pi
 
 
 @dataclass(frozen=True)
