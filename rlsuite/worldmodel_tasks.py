@@ -303,7 +303,8 @@ def _disagreement(model: Any, data: Transitions) -> tuple[np.ndarray, np.ndarray
 
 def cvae_task(spec: TaskSpec, run: RunDir, resume: bool, progress_bar: bool) -> TaskResult:
     """The conditional-VAE stochastic model (see the module docstring)."""
-    from worldmodels.cvae import CVAEConfig, CVAEDynamics, cvae_loss, save_cvae
+    from worldmodels.cvae import CVAEConfig, CVAEDynamics, save_cvae
+    from worldmodels.transition_model import transition_loss
 
     network = _defaults(CVAEConfig, ("state_dim", "action_dim"))
     defaults = {**network, "beta": 0.1, "epochs": 25, "batch_size": 128, "learning_rate": 2e-3}
@@ -315,7 +316,7 @@ def cvae_task(spec: TaskSpec, run: RunDir, resume: bool, progress_bar: bool) -> 
         model = CVAEDynamics(cfg, z_mode="sample", seed=spec.seed)
         arrays = [t.numpy() for t in (train.states, train.actions, train.next_states)]
         model.fit_normalisation(*arrays)
-        history = Trainer(model, cvae_loss, _trainer(values, spec.seed, progress_bar)).fit(
+        history = Trainer(model, transition_loss, _trainer(values, spec.seed, progress_bar)).fit(
             ArrayBatches(*arrays)
         )
         model.eval()

@@ -21,17 +21,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from core.checkpoint import load_model, save_model
 from core.errors import UserError
 from core.validation import check_positive_int, check_range
 from perception.mlp import MLP, MLPConfig
 from perception.vae import gaussian_kl
-from worldmodels.batches import Standardiser
+from worldmodels.transition_model import NormalisedTransitionModel, transition_loss
 
 Z_MODES = ("sample", "zero")
 KIND = "cvae dynamics"
@@ -63,7 +62,7 @@ class CVAEConfig:
         check_range("z_dropout", self.z_dropout, 0.0, 1.0)
 
 
-class CVAEDynamics(nn.Module):
+class CVAEDynamics(NormalisedTransitionModel):
     """s' = s + f(s, a, z); implements Dynamics (`state_dim`, `action_dim`, `step`).
 
     Call `fit_normalisation` on the training transitions before training: inputs and the predicted
@@ -71,11 +70,9 @@ class CVAEDynamics(nn.Module):
     """
 
     def __init__(self, cfg: CVAEConfig, z_mode: str = "sample", seed: int = 0) -> None:
-        super().__init__()
+        super().__init__(cfg.state_dim, cfg.action_dim)
         self.cfg = cfg
-        self.state_dim, self.action_dim = cfg.state_dim, cfg.action_dim
         s, a, z = cfg.state_dim, cfg.action_dim, cfg.latent_dim
-        self.state_norm, self.action_norm, self.delta_norm = Standardiser(s), Standardiser(a), Standardiser(s)
         self.posterior = MLP(MLPConfig(2 * s + a, 2 * z, cfg.hidden, cfg.activation))
         self.decoder = MLP(MLPConfig(s + a + z, s, cfg.hidden, cfg.activation))
         self.z_mode = z_mode
@@ -91,22 +88,9 @@ class CVAEDynamics(nn.Module):
             raise UserError(f"unknown z_mode {mode!r}; choose one of {', '.join(Z_MODES)}")
         self._z_mode = mode
 
-    def fit_normalisation(self, states: np.ndarray, actions: np.ndarray, next_states: np.ndarray) -> None:
-        self.state_norm.fit(states)
-        self.action_norm.fit(actions)
-        self.delta_norm.fit(np.asarray(next_states) - np.asarray(states))
-
-    def _condition(self, state: Tensor, action: Tensor) -> Tensor:
-        if state.shape[-1] != self.state_dim or action.shape[-1] != self.action_dim:
-            raise UserError(
-                f"expected states [B, {self.state_dim}] and actions [B, {self.action_dim}], got "
-                f"{tuple(state.shape)} and {tuple(action.shape)}"
-            )
-        return torch.cat([self.state_norm(state), self.action_norm(action)], dim=-1)
-
     def predict(self, state: Tensor, action: Tensor, z: Tensor) -> Tensor:
         """The next state for a given latent `z [B, latent_dim]`."""
-        delta = self.decoder(torch.cat([self._condition(state, action), z.to(state)], dim=-1))
+        delta = self.decoder(torch.cat([self.normalised_inputs(state, action), z.to(state)], dim=-1))
         return state + self.delta_norm.inverse(delta)
 
     def sample_latent(self, batch: int) -> Tensor:
@@ -122,7 +106,7 @@ class CVAEDynamics(nn.Module):
     def loss(self, state: Tensor, action: Tensor, next_state: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         """recon + beta KL + budget_weight max(0, KL - kl_budget), the KL averaged over the batch."""
         cfg = self.cfg
-        condition = self._condition(state, action)
+        condition = self.normalised_inputs(state, action)
         target = self.delta_norm(next_state - state)
         mu, logvar = self.posterior(torch.cat([condition, target], dim=-1)).chunk(2, dim=-1)
         z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)  # reparameterisation
@@ -136,10 +120,7 @@ class CVAEDynamics(nn.Module):
         return loss, {"recon": recon.detach(), "kl": kl.detach()}
 
 
-def cvae_loss(model: CVAEDynamics, batch: tuple[Tensor, Tensor, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
-    """The trainer's `loss_fn` for batches of (state, action, next_state)."""
-    state, action, next_state = (x.float() for x in batch)
-    return model.loss(state, action, next_state)
+cvae_loss = transition_loss  # the trainer's loss_fn, under its old name
 
 
 def save_cvae(model: CVAEDynamics, path: str | Path) -> None:

@@ -15,15 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from core.errors import UserError
 from core.validation import check_positive_int, check_range
 from perception.activation import check_activation, make_activation
-from worldmodels.batches import Standardiser
+from worldmodels.transition_model import NormalisedTransitionModel, transition_loss
 
 
 @dataclass
@@ -51,34 +49,20 @@ class MCDropoutConfig:
         check_activation(self.activation)
 
 
-class MCDropoutDynamics(nn.Module):
+class MCDropoutDynamics(NormalisedTransitionModel):
     """s' = s + f(s, a) with dropout; implements Dynamics. Call `fit_normalisation` before training."""
 
     def __init__(self, cfg: MCDropoutConfig) -> None:
-        super().__init__()
+        super().__init__(cfg.state_dim, cfg.action_dim)
         self.cfg = cfg
-        self.state_dim, self.action_dim = cfg.state_dim, cfg.action_dim
-        self.state_norm = Standardiser(cfg.state_dim)
-        self.action_norm = Standardiser(cfg.action_dim)
-        self.delta_norm = Standardiser(cfg.state_dim)
         widths = (cfg.state_dim + cfg.action_dim, *cfg.hidden)
         self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True))
         self.activation = make_activation(cfg.activation)
         self.out = nn.Linear(widths[-1], cfg.state_dim)
 
-    def fit_normalisation(self, states: np.ndarray, actions: np.ndarray, next_states: np.ndarray) -> None:
-        self.state_norm.fit(states)
-        self.action_norm.fit(actions)
-        self.delta_norm.fit(np.asarray(next_states) - np.asarray(states))
-
     def delta(self, state: Tensor, action: Tensor, dropout: bool) -> Tensor:
         """The standardised change; with `dropout` each call draws fresh masks (torch's global RNG)."""
-        if state.shape[-1] != self.state_dim or action.shape[-1] != self.action_dim:
-            raise UserError(
-                f"expected states [B, {self.state_dim}] and actions [B, {self.action_dim}], got "
-                f"{tuple(state.shape)} and {tuple(action.shape)}"
-            )
-        x = torch.cat([self.state_norm(state), self.action_norm(action)], dim=-1)
+        x = self.normalised_inputs(state, action)
         for layer in self.hidden:
             x = F.dropout(self.activation(layer(x)), self.cfg.dropout, training=dropout)
         return self.out(x)
@@ -118,9 +102,4 @@ class MCDropoutDynamics(nn.Module):
         return mse, {}
 
 
-def mc_dropout_loss(
-    model: MCDropoutDynamics, batch: tuple[Tensor, Tensor, Tensor]
-) -> tuple[Tensor, dict[str, Tensor]]:
-    """The trainer's `loss_fn` for batches of (state, action, next_state)."""
-    state, action, next_state = (x.float() for x in batch)
-    return model.loss(state, action, next_state)
+mc_dropout_loss = transition_loss  # the trainer's loss_fn, under its old name

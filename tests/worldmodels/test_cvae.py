@@ -10,7 +10,8 @@ from envs.fork import ForkEnv
 from planners.rollout import Dynamics
 from supervised.trainer import Trainer, TrainerConfig
 from worldmodels.batches import ArrayBatches
-from worldmodels.cvae import CVAEConfig, CVAEDynamics, cvae_loss
+from worldmodels.cvae import CVAEConfig, CVAEDynamics
+from worldmodels.transition_model import transition_loss
 
 
 def test_contract_sampling_and_zero_latent():
@@ -50,7 +51,7 @@ def _train(z_dropout, data):
     model = CVAEDynamics(CVAEConfig(4, 2, hidden=(64, 64), beta=0.1, z_dropout=z_dropout), seed=0)
     model.fit_normalisation(*data)
     cfg = TrainerConfig(epochs=25, batch_size=128, learning_rate=3e-3, progress_bar=False)
-    Trainer(model, cvae_loss, cfg).fit(ArrayBatches(*data))
+    Trainer(model, transition_loss, cfg).fit(ArrayBatches(*data))
     return model
 
 

@@ -8,7 +8,8 @@ from core.errors import UserError
 from planners.rollout import Dynamics
 from supervised.trainer import Trainer, TrainerConfig
 from worldmodels.batches import ArrayBatches
-from worldmodels.mc_dropout import MCDropoutConfig, MCDropoutDynamics, mc_dropout_loss
+from worldmodels.mc_dropout import MCDropoutConfig, MCDropoutDynamics
+from worldmodels.transition_model import transition_loss
 
 
 def _data(n=600, seed=0):
@@ -41,7 +42,7 @@ def test_trained_model_is_more_uncertain_off_the_data():
     model.fit_normalisation(states, actions, nxt)
     history = Trainer(
         model,
-        mc_dropout_loss,
+        transition_loss,
         TrainerConfig(epochs=15, batch_size=64, learning_rate=3e-3, progress_bar=False),
     ).fit(ArrayBatches(states, actions, nxt))
     assert history[-1]["train_loss"] < 0.5 * history[0]["train_loss"]
