@@ -7,7 +7,7 @@ from pixels and from vectors to the planner's optimum; LunarLander-v3 on request
     python benchmarks/bench_dqn.py --only gridworld   # one part, its figures updated in dqn.json
 
 CartPole, seeds solved: ours with the recommended CartPole settings (RL-Zoo's CartPole hyperparameters
-for SB3's DQN, which are DQNConfig's defaults, with the departures in ``CARTPOLE``, and training stopped
+for SB3's DQN, which are DQNConfig's defaults, with the departures in ``DQN_CARTPOLE``, and training stopped
 by ``StopOnTrainingReturn`` once its last 10 training episodes average 475: no evaluation episodes are
 spent on it), SB3 with the Zoo set as published, at most 50,000 steps each. A run is "solved" when the
 greedy policy averages at least 475 over 20 evaluation episodes (the same seeded evaluation for all).
@@ -31,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import RESULTS_DIR, finish, print_table, run_worker  # noqa: E402
+from rlsuite.recipes import DQN_CARTPOLE  # noqa: E402
 
 ENV_ID = "CartPole-v1"
 SOLVED = 475.0
@@ -50,11 +51,11 @@ ZOO = {
     "exploration_final_eps": 0.04,
 }
 NET_ARCH = [256, 256]
-# The recommended CartPole settings: DQNConfig's defaults (the Zoo set above) and these departures, and
-# training stops once the last STOP_EPISODES training episodes average STOP_RETURN (StopOnTrainingReturn).
-CARTPOLE = {"n_step": 3, "double_q": True}
+# The recommended CartPole settings: DQNConfig's defaults (the Zoo set above) and DQN_CARTPOLE's departures
+# (rlsuite.recipes), and training stops once the last STOP_EPISODES training episodes average STOP_RETURN
+# (StopOnTrainingReturn).
 STOP_RETURN, STOP_EPISODES = 475.0, 10
-N_STEP = CARTPOLE.get("n_step", 1)
+N_STEP = DQN_CARTPOLE.get("n_step", 1)
 TOOLS = {
     "ours": "rlsuite",
     "sb3": "SB3 (Zoo)",
@@ -84,7 +85,7 @@ def worker(tool: str, seed: int, steps: int) -> dict:
         from agents.dqn import DQN
         from agents.dqn_callbacks import StopOnTrainingReturn
 
-        agent = DQN(ENV_ID, **ZOO, **CARTPOLE, net_arch=tuple(NET_ARCH), seed=seed)
+        agent = DQN(ENV_ID, **ZOO, **DQN_CARTPOLE, net_arch=tuple(NET_ARCH), seed=seed)
         stop = StopOnTrainingReturn(STOP_RETURN, STOP_EPISODES) if tool == "ours" else None
         start = time.perf_counter()
         agent.learn(steps, callback=stop, progress_bar=False)
@@ -168,7 +169,7 @@ def cartpole(
         "eval_episodes": EVAL_EPISODES,
         "solved_threshold": SOLVED,
         "hyperparameters": {**ZOO, "net_arch": NET_ARCH},
-        "ours_departures_from_zoo": CARTPOLE,
+        "ours_departures_from_zoo": DQN_CARTPOLE,
         "ours_stop_on_training_return": {"return": STOP_RETURN, "episodes": STOP_EPISODES},
         "torch_threads": 1,
         "cartpole_seeds": len(seeds),

@@ -35,6 +35,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import RESULTS_DIR, finish, print_table, run_worker, write_results  # noqa: E402
+from rlsuite.recipes import PPO_CARTPOLE  # noqa: E402
 
 EVAL_EPISODES = 10
 EVAL_SEED = 10_000  # evaluation episodes never start where training episodes did
@@ -53,11 +54,7 @@ class Task:
     hyperparams: dict[str, Any] = field(default_factory=dict)
 
 
-# RL-Zoo (hyperparams/ppo.yml and a2c.yml, CartPole-v1) in our names; lin_ values are linear_schedule.
-PPO_CARTPOLE = dict(
-    n_envs=8, n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20, ent_coef=0.0,
-    learning_rate=1e-3, clip_range=0.2, linear_schedule=True,
-)  # fmt: skip
+# PPO_CARTPOLE (rlsuite.recipes): RL-Zoo's (hyperparams/ppo.yml, CartPole-v1) in our names.
 # A2C: RL-Zoo's (8 envs, 5 steps, lr 7e-4) needs about 500,000 steps; these (PPO's γ, λ and linear
 # schedule, 8 envs x 8 steps, a larger step) reach 500 within 100,000. Advantages stay as they come, as
 # in SB3's and RL-Zoo's A2C: standardising each rollout's blows the near-zero advantages of a policy

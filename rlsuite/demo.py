@@ -27,23 +27,9 @@ from core.rundir import RunDir
 from envs import GRIDWORLD_ID, GridWorldEnv
 from rlsuite.demo_mpc import mpc_section
 from rlsuite.plots import plot_residuals, plot_values
+from rlsuite.recipes import DQN_CARTPOLE, PPO_CARTPOLE
 from rlsuite.training import TrainSpec, train
 
-# The recommended CartPole settings (RL-Zoo's, plus Double DQN and 3-step returns; see bench_dqn.py).
-DQN_CARTPOLE = {"n_step": 3, "double_q": True}
-# RL-Zoo's CartPole settings for PPO (see bench_pg.py): 8 copies, short rollouts, a linear schedule.
-PPO_CARTPOLE = {
-    "n_envs": 8,
-    "n_steps": 32,
-    "batch_size": 256,
-    "gae_lambda": 0.8,
-    "gamma": 0.98,
-    "n_epochs": 20,
-    "ent_coef": 0.0,
-    "learning_rate": 1e-3,
-    "clip_range": 0.2,
-    "linear_schedule": True,
-}
 GAMMA = 0.9
 MAZE_GAMMA = 0.99  # the maze's path is long: with 0.9 the start's value would round to zero
 PLANNERS = {"vi": value_iteration, "pi": policy_iteration, "qi": q_iteration}
