@@ -18,6 +18,7 @@ from core import env_source
 from core.checkpoint import load_checkpoint, save_checkpoint
 from core.errors import UserError
 from core.metrics import MetricsLogger
+from core.validation import check_known_names
 
 AgentT = TypeVar("AgentT", bound="Agent")
 
@@ -115,13 +116,7 @@ class Agent(ABC):
 def make_config(config_class: type, hyperparams: dict[str, Any]) -> Any:
     """Build ``config_class(**hyperparams)``; an unknown name is a UserError listing the valid ones, a
     value of the wrong kind a UserError naming the config."""
-    valid = [f.name for f in fields(config_class)]
-    unknown = sorted(set(hyperparams) - set(valid))
-    if unknown:
-        names = ", ".join(unknown)
-        raise UserError(
-            f"unknown hyperparameter {names} for {config_class.__name__}; valid: {', '.join(valid)}"
-        )
+    check_known_names(hyperparams, (f.name for f in fields(config_class)), config_class.__name__)
     try:
         return config_class(**hyperparams)
     except (TypeError, ValueError) as error:  # e.g. --set net_arch=64 where a list of widths is due

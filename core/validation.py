@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from numbers import Integral, Real
 
 from core.errors import UserError
 
 MAX_SEED = 2**32 - 1  # numpy's legacy global RNG accepts seeds up to this
+
+
+def check_known_names(names: Iterable[str], valid: Iterable[str], owner: str) -> None:
+    """Raise UserError if any of ``names`` (``--set`` hyperparameters) is not in ``valid``, listing those
+    (in the order given)."""
+    valid = list(valid)
+    unknown = sorted(set(names) - set(valid))
+    if unknown:
+        raise UserError(f"unknown hyperparameter {', '.join(unknown)} for {owner}; valid: {', '.join(valid)}")
 
 
 def check_seed(seed: object) -> int:

@@ -25,6 +25,7 @@ import numpy as np
 from agents.base import make_config
 from core.errors import UserError
 from core.rundir import RunDir
+from core.validation import check_known_names
 from perception import VAEConfig
 from rlsuite.tasks import TaskResult, TaskSpec
 from supervised.augment import AugmentConfig
@@ -82,16 +83,13 @@ def _frames(env_id: str, spec: TaskSpec) -> ArrayDataset:
 
 
 def _split_hyperparams(
-    hyperparams: dict[str, Any], model_class: type, others: tuple[str, ...] = ()
+    task: str, hyperparams: dict[str, Any], model_class: type, others: tuple[str, ...] = ()
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """``--set`` values for the Trainer and for the model's config; a name that neither knows, nor
     ``others`` names (the task's own), is a UserError."""
     trainer_names = {f.name for f in fields(TrainerConfig)} - {"epochs", "seed", "progress_bar"}
     model_names = {f.name for f in fields(model_class)} | set(others)
-    unknown = sorted(set(hyperparams) - trainer_names - model_names)
-    if unknown:
-        valid = ", ".join(sorted(trainer_names | model_names))
-        raise UserError(f"unknown hyperparameter {', '.join(unknown)}; valid: {valid}")
+    check_known_names(hyperparams, sorted(trainer_names | model_names), task)
     trainer = {k: v for k, v in hyperparams.items() if k in trainer_names}
     model = {k: v for k, v in hyperparams.items() if k in model_names and k not in others}
     return trainer, model
@@ -116,7 +114,7 @@ def _class_labels(data: ArrayDataset) -> ArrayDataset:
 def classify(spec: TaskSpec, run: RunDir, resume: bool, progress_bar: bool) -> TaskResult:
     """An image classifier (``--set model=cnn|transformer``) on stratified splits; on frames, the classes
     are the agent's cells."""
-    trainer, model = _split_hyperparams(spec.hyperparams, ClassifierConfig)
+    trainer, model = _split_hyperparams(spec.task, spec.hyperparams, ClassifierConfig)
     model_cfg = make_config(ClassifierConfig, model)
     cfg = _trainer_config(spec, trainer, progress_bar)
     data = _class_labels(load_data(spec))
@@ -130,7 +128,7 @@ def vae(spec: TaskSpec, run: RunDir, resume: bool, progress_bar: bool) -> TaskRe
     samples, reconstructions and interpolations as PNGs."""
     from supervised.vae_task import save_vae_pictures, train_vae
 
-    trainer, model = _split_hyperparams(spec.hyperparams, VAEConfig)
+    trainer, model = _split_hyperparams(spec.task, spec.hyperparams, VAEConfig)
     model.pop("in_shape", None)
     data = load_data(spec)
     model.setdefault("conv", data.image_shape[1] > 16)
@@ -148,7 +146,7 @@ def _ssl_task(method: str, spec: TaskSpec, run: RunDir, resume: bool, progress_b
     from supervised.probe import knn_probe, linear_probe, regression_probe
     from supervised.ssl import SSLConfig, extract_features, frozen_features, train_ssl
 
-    trainer, model = _split_hyperparams(spec.hyperparams, SSLConfig)
+    trainer, model = _split_hyperparams(spec.task, spec.hyperparams, SSLConfig)
     model.pop("method", None)
     data = load_data(spec)
     is_frames = (spec.data or "").startswith("frames:")
@@ -190,7 +188,7 @@ def order(spec: TaskSpec, run: RunDir, resume: bool, progress_bar: bool) -> Task
 
     if spec.data is not None:
         raise UserError("--data is for the image tasks; order learns from clips of --env's frames")
-    trainer, model = _split_hyperparams(spec.hyperparams, OrderConfig, tuple(ORDER_CLIPS))
+    trainer, model = _split_hyperparams(spec.task, spec.hyperparams, OrderConfig, tuple(ORDER_CLIPS))
     clips = {**ORDER_CLIPS, **{k: v for k, v in spec.hyperparams.items() if k in ORDER_CLIPS}}
     env_id, env_kwargs = (spec.env_id, spec.env_kwargs) if spec.env_id else ORDER_ENV
     data = order_dataset(

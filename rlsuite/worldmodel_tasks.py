@@ -40,10 +40,11 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from agents.base import make_env
+from agents.base import make_config, make_env
 from core.errors import UserError
 from core.rundir import RunDir
 from core.threads import torch_threads
+from core.validation import check_known_names
 from rlsuite.tasks import TaskResult, TaskSpec
 from supervised.trainer import Trainer, TrainerConfig
 from worldmodels.batches import ArrayBatches
@@ -72,20 +73,8 @@ def _defaults(config_class: type, skip: tuple[str, ...] = ()) -> dict[str, Any]:
 
 def _resolve(task: str, given: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
     """``defaults`` updated with the ``--set`` values; an unknown name is a UserError listing valid ones."""
-    unknown = sorted(set(given) - set(defaults))
-    if unknown:
-        raise UserError(
-            f"unknown hyperparameter {', '.join(unknown)} for {task}; valid: {', '.join(sorted(defaults))}"
-        )
+    check_known_names(given, sorted(defaults), task)
     return {**defaults, **given}
-
-
-def _build(config_class: type, task: str, values: dict[str, Any]) -> Any:
-    """``config_class(**values)``, a value of the wrong type being a UserError (not a traceback)."""
-    try:
-        return config_class(**values)
-    except (TypeError, ValueError) as error:
-        raise UserError(f"bad hyperparameter value for {task}: {error}") from None
 
 
 def _pick(values: dict[str, Any], names: dict[str, Any] | set[str]) -> dict[str, Any]:
@@ -259,12 +248,12 @@ def dynamics_task(spec: TaskSpec, run: RunDir, resume: bool, progress_bar: bool)
     def fit(
         train: Transitions, test: Transitions, values: dict[str, Any], s: int, a: int
     ) -> tuple[Any, dict[str, Any]]:
-        cfg = _build(EmulatorConfig, spec.task, {**_pick(values, network), "state_dim": s, "action_dim": a})
+        cfg = make_config(EmulatorConfig, {**_pick(values, network), "state_dim": s, "action_dim": a})
         emulator = Emulator(cfg)
         report = train_emulator(
             emulator,
             train,
-            _build(EmulatorTrainConfig, spec.task, {**_pick(values, training), "seed": spec.seed}),
+            make_config(EmulatorTrainConfig, {**_pick(values, training), "seed": spec.seed}),
         )
         return emulator, {"validation_mse_normalised": report.test_mse[-1], "train_seconds": report.seconds}
 
@@ -283,7 +272,7 @@ def ensemble_task(spec: TaskSpec, run: RunDir, resume: bool, progress_bar: bool)
     def fit(
         train: Transitions, test: Transitions, values: dict[str, Any], s: int, a: int
     ) -> tuple[Any, dict[str, Any]]:
-        cfg = _build(EnsembleConfig, spec.task, {**_pick(values, network), "state_dim": s, "action_dim": a})
+        cfg = make_config(EnsembleConfig, {**_pick(values, network), "state_dim": s, "action_dim": a})
         model = ProbabilisticEnsemble(cfg, seed=spec.seed)
         losses = model.fit(
             train.states, train.actions, train.next_states, epochs=values["epochs"], seed=spec.seed
@@ -312,7 +301,7 @@ def cvae_task(spec: TaskSpec, run: RunDir, resume: bool, progress_bar: bool) -> 
     def fit(
         train: Transitions, test: Transitions, values: dict[str, Any], s: int, a: int
     ) -> tuple[Any, dict[str, Any]]:
-        cfg = _build(CVAEConfig, spec.task, {**_pick(values, network), "state_dim": s, "action_dim": a})
+        cfg = make_config(CVAEConfig, {**_pick(values, network), "state_dim": s, "action_dim": a})
         model = CVAEDynamics(cfg, z_mode="sample", seed=spec.seed)
         arrays = [t.numpy() for t in (train.states, train.actions, train.next_states)]
         model.fit_normalisation(*arrays)
@@ -404,9 +393,8 @@ def pixel_wm_task(spec: TaskSpec, run: RunDir, resume: bool, progress_bar: bool)
         train = frame_sequences(env, _budget(spec, length), length, spec.seed)
         test = frame_sequences(env, TEST_WINDOWS * length // 2, length, spec.seed + 1_000_003)
         env.close()
-        cfg = _build(
+        cfg = make_config(
             PixelWorldModelConfig,
-            spec.task,
             {
                 **_pick(values, network),
                 "frame_shape": train["frames"].shape[2:],
@@ -473,9 +461,8 @@ def jepa_task(spec: TaskSpec, run: RunDir, resume: bool, progress_bar: bool) -> 
         test = frame_sequences(env, TEST_WINDOWS * 10 // 2, 10, spec.seed + 1_000_003)
         env.close()
         shape = train["frames"].shape[2:]
-        cfg = _build(
+        cfg = make_config(
             JEPAConfig,
-            spec.task,
             {**_pick(values, network), "frame_shape": shape, "n_actions": env.action_space.n},
         )
         torch.manual_seed(spec.seed)
