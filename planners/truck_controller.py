@@ -239,6 +239,7 @@ def unfold(
     kinematics: TruckKinematics,
     gradient_decay: float = 1.0,
     soft_yard: bool = False,
+    path_strain: bool = True,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Run controller + dynamics from ``starts`` until every truck's episode ends (the env's rules,
     judged on the predicted state) or ``max_steps``; returns the final states, the step counts, and
@@ -246,6 +247,8 @@ def unfold(
 
     With ``soft_yard`` leaving the yard ends the unfolding only YARD_MARGIN outside: until then the
     truck drives on, and its summed excursion (see :func:`yard_excursion`) says how far out it went.
+    Without ``path_strain`` the fold excess is not summed (its sums stay 0): a step's cost is mostly the
+    backward pass's per-op overhead, and a term that is weighted 0 only adds to it.
 
     Only the trucks still going are stepped: episodes differ in length by hundreds of steps, and a
     finished truck's result is set aside (its index and values) the step it ends."""
@@ -269,7 +272,8 @@ def unfold(
             excursion = excursion + outside
             # Only a truck that went more than YARD_MARGIN out is stopped (its excursion stays bounded).
             ended = status.jackknife | status.at_wall | (outside.detach() > YARD_MARGIN**2)
-        strain = strain + fold_excess(state) ** 2
+        if path_strain:
+            strain = strain + fold_excess(state) ** 2
         if step == max_steps - 1:
             ended = torch.ones_like(ended)
         if bool(ended.any()):
@@ -357,7 +361,9 @@ def unfolded_success(
 ) -> float:
     """Fraction of ``starts`` docked when controller and ``dynamics`` are unfolded (the env's rules judged
     on the predicted states): the score training can compute without the true system."""
-    final, *_ = unfold(controller, dynamics, starts, target_y, max_steps, controller.kinematics)
+    final, *_ = unfold(
+        controller, dynamics, starts, target_y, max_steps, controller.kinematics, path_strain=False
+    )
     target = torch.as_tensor(target_y, dtype=torch.float64)
     return float(episode_status(controller.kinematics, final.double(), target).docked.double().mean())
 
@@ -411,6 +417,7 @@ def train_controller(
             kinematics,
             config.gradient_decay,
             soft_yard=config.yard_weight > 0,
+            path_strain=config.strain_weight > 0,
         )
         error = final_state_error(kinematics, final, target, config.angle_weight, config.jackknife_weight)
         error = error + config.yard_weight * excursion + config.strain_weight * strain
