@@ -341,8 +341,9 @@ def work_ceiling(budget: dict) -> dict:
             f"from every truck, breadth first to the step limit, one truck per cell of (rear x, rear y, "
             f"trailer angle, fold), at most {lattice.max_nodes} a layer nearest the dock, with a "
             "line-tracking finish tried from the nearest; a start counts when its plan docks on replay "
-            "under the env's rules; upper: interval bounds on the angles prove the truck leaves the yard "
-            "under every steering sequence"
+            "under the env's rules; upper: interval arithmetic on (trailer rear, trailer angle, fold), "
+            "whose every step holds all that any steering reaches, proves the truck leaves the yard or "
+            "jackknifes under every steering sequence before its rear reaches the dock wall"
         ),
         "search": asdict(search),
         "lattice": asdict(lattice),

@@ -7,14 +7,18 @@ few hundred starts affordable). A start counts as dockable only when one of its 
 the env's own ending rules on the true kinematics in float64: the fraction is a certified lower bound
 on the dockable fraction of those starts, whatever the planner's flaws (a failure proves nothing).
 
-Upper bound (a proof per start): per step, |Δθ0| ≤ |s| tan(π/4) = 0.1 and |Δθ1| ≤ |s| / d = 0.025
-whatever the steering, so after j steps each angle lies in an interval around its start; the cab's
-position moves by s (cos θ0, sin θ0), the trailer rear sits d behind it along θ1, the cab front L ahead
-along θ0. Bounding cos and sin over those intervals bounds where the rear and the cab front can be after
-j steps. A start whose rear or cab front is certainly outside a wall other than the dock's at some step j,
-while the rear certainly stays off the dock wall until then, ends its episode by leaving the yard (or by
-an earlier jackknife) under every steering sequence: it cannot dock. Only starts already facing into a
-wall within about a truck length of it are caught, so the bound is loose, but it is a proof.
+Upper bound (a proof per start): interval arithmetic on the truck in the coordinates of its trailer,
+rear (x, y), trailer angle θ1 and fold β = θ0 − θ1. Whatever the steering, one step turns the trailer by
+−(|s| / d) sin β and backs the rear along its own heading by |s| cos β (exactly: the equations at
+``_box_step``), while β moves by at most |s| tan(π/4) = 0.1 and stays within ±90° (beyond, the truck has
+jackknifed: its episode ended undocked). So a box of (rear, θ1, β) holding the start holds, after each
+step, every truck any steering sequence can reach, with the cab front (rear + d u1 + L u0) bounded from
+it. A start whose box has its rear or cab front certainly outside a wall other than the dock's at some
+step j (or no truck left unjackknifed), while the rear certainly stayed off the dock wall until then,
+ends its episode undocked under every steering sequence: it cannot dock. The rear may stand almost still
+while the trailer turns (β near ±90°), so only starts with the rear or the cab close to a wall and
+heading into it are caught: the bound is loose, but it is a proof (up to float rounding, far below the
+1e-9 margin its wall tests keep).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import torch
 from torch import Tensor
 
 from envs.truck.batch import episode_status
-from envs.truck.kinematics import MAX_STEER, YARD_X, YARD_Y, TruckKinematics
+from envs.truck.kinematics import JACKKNIFE_ANGLE, MAX_STEER, YARD_X, YARD_Y, TruckKinematics, wrap_angle
 from planners.base import shifted
 from planners.fold_tracking import FoldTracking
 from planners.gradient_mpc import GradientMPC
@@ -53,44 +57,114 @@ def _min_sin(low: Tensor, high: Tensor) -> Tensor:
     return -_max_sin(low + math.pi, high + math.pi)
 
 
+MARGIN = 1e-9  # a wall is certainly crossed only by more than this (float64 rounding of the steps)
+
+# A box of trucks: [N, 8] lower and upper bounds of (rear x, rear y, θ1, fold β = θ0 − θ1), columns
+# (rx_lo, rx_hi, ry_lo, ry_hi, θ1_lo, θ1_hi, β_lo, β_hi). In these coordinates one step is, exactly,
+#   θ1' = θ1 − δ,  δ = (|s| / d) sin β,   β' = β + δ − (|s| / L) tan φ,
+#   rear' = rear + (d (1 − cos δ) − |s| cos β) u1 + d (sin δ − δ) n1,   u1 = (cos θ1, sin θ1), n1 ⟂ u1,
+# (the hitch, d ahead of the rear along u1, backs |s| along u0 = cos β u1 + sin β n1): the rear backs
+# along its own heading at |s| cos β, less a second-order term, whatever the steering.
+
+
+def _product(a_low: Tensor, a_high: Tensor, b_low: Tensor, b_high: Tensor) -> tuple[Tensor, Tensor]:
+    """The bounds of a · b for a in [a_low, a_high], b in [b_low, b_high]."""
+    corners = torch.stack((a_low * b_low, a_low * b_high, a_high * b_low, a_high * b_high))
+    return corners.min(dim=0).values, corners.max(dim=0).values
+
+
+def _box_outside(box: Tensor, k: TruckKinematics) -> tuple[Tensor, Tensor]:
+    """``[N]`` bool twice: every truck of the box has its rear at x > 0 (off the dock wall), and every
+    truck of it has its rear or cab front outside a wall other than the dock's."""
+    rx_low, rx_high, ry_low, ry_high, a1_low, a1_high, fold_low, fold_high = box.unbind(-1)
+    d, length = k.trailer_length, k.cab_length
+    a0_low, a0_high = a1_low + fold_low, a1_high + fold_high
+    # The cab front, rear + d u1 + L u0.
+    front_x_low = rx_low + d * _min_cos(a1_low, a1_high) + length * _min_cos(a0_low, a0_high)
+    front_x_high = rx_high + d * _max_cos(a1_low, a1_high) + length * _max_cos(a0_low, a0_high)
+    front_y_low = ry_low + d * _min_sin(a1_low, a1_high) + length * _min_sin(a0_low, a0_high)
+    front_y_high = ry_high + d * _max_sin(a1_low, a1_high) + length * _max_sin(a0_low, a0_high)
+    outside = (
+        (rx_low > YARD_X[1] + MARGIN)
+        | (ry_low > YARD_Y[1] + MARGIN)
+        | (ry_high < YARD_Y[0] - MARGIN)
+        | (front_x_low > YARD_X[1] + MARGIN)
+        | (front_x_high < YARD_X[0] - MARGIN)
+        | (front_y_low > YARD_Y[1] + MARGIN)
+        | (front_y_high < YARD_Y[0] - MARGIN)
+    )
+    return rx_low > YARD_X[0] + MARGIN, outside
+
+
+def _box_step(box: Tensor, tan_low: Tensor | float, tan_high: Tensor | float, k: TruckKinematics) -> Tensor:
+    """The box after one step (the equations above) of every truck in it with tan φ in [tan_low,
+    tan_high], keeping only the trucks not jackknifed (|β| ≤ π/2: a jackknife ends the episode
+    undocked). Empty where β's bounds cross."""
+    rx_low, rx_high, ry_low, ry_high, a1_low, a1_high, fold_low, fold_high = box.unbind(-1)
+    speed, d = abs(k.speed), k.trailer_length
+    turn = speed / d
+    delta_low, delta_high = turn * torch.sin(fold_low), turn * torch.sin(fold_high)  # sin rises on ±π/2
+    # d (1 − cos δ) rises with |δ|; d (sin δ − δ) falls with δ.
+    bend_high = d * (1 - torch.cos(torch.maximum(delta_low.abs(), delta_high.abs())))
+    bend_low = torch.where(
+        delta_low * delta_high <= 0,
+        0.0,
+        d * (1 - torch.cos(torch.minimum(delta_low.abs(), delta_high.abs()))),
+    )
+    along_low = bend_low - speed * _max_cos(fold_low, fold_high)
+    along_high = bend_high - speed * _min_cos(fold_low, fold_high)
+    side_low, side_high = d * (torch.sin(delta_high) - delta_high), d * (torch.sin(delta_low) - delta_low)
+    cos_low, cos_high = _min_cos(a1_low, a1_high), _max_cos(a1_low, a1_high)
+    sin_low, sin_high = _min_sin(a1_low, a1_high), _max_sin(a1_low, a1_high)
+    # rear' = rear + along · u1 + side · n1, n1 = (−sin θ1, cos θ1).
+    ax_low, ax_high = _product(along_low, along_high, cos_low, cos_high)
+    sx_low, sx_high = _product(side_low, side_high, -sin_high, -sin_low)
+    ay_low, ay_high = _product(along_low, along_high, sin_low, sin_high)
+    sy_low, sy_high = _product(side_low, side_high, cos_low, cos_high)
+    # β + (|s| / d) sin β rises with β on [−π/2, π/2].
+    fold_low = fold_low + delta_low - speed / k.cab_length * tan_high
+    fold_high = fold_high + delta_high - speed / k.cab_length * tan_low
+    return torch.stack(
+        (
+            rx_low + ax_low + sx_low,
+            rx_high + ax_high + sx_high,
+            ry_low + ay_low + sy_low,
+            ry_high + ay_high + sy_high,
+            a1_low - delta_high,
+            a1_high - delta_low,
+            fold_low.clamp_min(-JACKKNIFE_ANGLE),
+            fold_high.clamp_max(JACKKNIFE_ANGLE),
+        ),
+        dim=-1,
+    )
+
+
+def _box_empty(box: Tensor) -> Tensor:
+    """``[N]`` bool: no truck of the box is left (all jackknifed: the fold's bounds crossed, by more than
+    float rounding)."""
+    return box[:, 6] > box[:, 7] + MARGIN
+
+
 def certainly_undockable(
-    starts: Tensor, kinematics: TruckKinematics | None = None, steps: int = 60
+    starts: Tensor, kinematics: TruckKinematics | None = None, steps: int = 100
 ) -> Tensor:
-    """``[B]`` bool: the start leaves the yard (or jackknifes first) under every steering sequence (see the
-    module docstring), judged over the first ``steps`` steps."""
+    """``[B]`` bool: the start ends its episode undocked under every steering sequence — left the yard or
+    jackknifed within ``steps`` steps with the rear never at the dock wall before (see the module
+    docstring): a proof by interval arithmetic, one box of trucks per start stepped with any steering."""
     k = kinematics or TruckKinematics()
-    speed, d, length = abs(k.speed), k.trailer_length, k.cab_length
-    turn0, turn1 = speed * math.tan(MAX_STEER) / length, speed / d
-    x, y, theta0, theta1 = starts.unbind(-1)
-    # Bounds on the cab's position (x, y) after j steps, before the j-th step's angles are applied.
-    x_low, x_high, y_low, y_high = x.clone(), x.clone(), y.clone(), y.clone()
-    off_dock = torch.ones_like(x, dtype=torch.bool)  # the rear certainly stayed at x > 0 so far
-    fails = torch.zeros_like(off_dock)
-    for j in range(steps + 1):
-        a0_low, a0_high = theta0 - turn0 * j, theta0 + turn0 * j
-        a1_low, a1_high = theta1 - turn1 * j, theta1 + turn1 * j
-        rear_x_low = x_low - d * _max_cos(a1_low, a1_high)
-        rear_y_low = y_low - d * _max_sin(a1_low, a1_high)
-        rear_y_high = y_high - d * _min_sin(a1_low, a1_high)
-        front_x_low = x_low + length * _min_cos(a0_low, a0_high)
-        front_x_high = x_high + length * _max_cos(a0_low, a0_high)
-        front_y_low = y_low + length * _min_sin(a0_low, a0_high)
-        front_y_high = y_high + length * _max_sin(a0_low, a0_high)
-        off_dock &= rear_x_low > YARD_X[0]
-        outside = (
-            (rear_x_low > YARD_X[1])
-            | (rear_y_low > YARD_Y[1])
-            | (rear_y_high < YARD_Y[0])
-            | (front_x_low > YARD_X[1])
-            | (front_x_high < YARD_X[0])
-            | (front_y_low > YARD_Y[1])
-            | (front_y_high < YARD_Y[0])
-        )
-        fails |= off_dock & outside
-        # The step: the cab moves by s (cos θ0, sin θ0) with θ0 in its interval (s < 0 backs).
-        x_low, x_high = x_low - speed * _max_cos(a0_low, a0_high), x_high - speed * _min_cos(a0_low, a0_high)
-        y_low, y_high = y_low - speed * _max_sin(a0_low, a0_high), y_high - speed * _min_sin(a0_low, a0_high)
-    return fails
+    starts = starts.to(torch.float64)
+    rear, theta1 = k.trailer_rear(starts), starts[:, 3]
+    fold = wrap_angle(starts[:, 2] - theta1)
+    box = torch.stack((rear[:, 0], rear[:, 0], rear[:, 1], rear[:, 1], theta1, theta1, fold, fold), dim=-1)
+    off_dock, failed = _box_outside(box, k)
+    failed = failed & off_dock
+    for _ in range(steps):
+        box = _box_step(box, -math.tan(MAX_STEER), math.tan(MAX_STEER), k)
+        empty = _box_empty(box)
+        clear, outside = _box_outside(box, k)
+        off_dock = off_dock & (clear | empty)
+        failed |= off_dock & (outside | empty)
+    return failed
 
 
 @dataclass
