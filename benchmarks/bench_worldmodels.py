@@ -26,14 +26,16 @@ Each part runs in a fresh single-threaded process (`run_worker`), one after anot
   CAR_REPEAT env steps (one model step). The encoder reads keypoints of its conv maps, the predictor the
   last two embeddings (worldmodels/jepa.py). Trained on random-action sequences (CAR_SEQUENCE model
   steps, the car kept in the picture) from random poses and speeds; ridge probes of the car's (x, y),
-  heading (cos, sin) and speed from the embedding on held-out sequences. Planning: CEM over (steering,
-  acceleration) on the predictor, CAR_SEQUENCE model steps ahead (as far as it was trained open loop),
-  cost = distance of the predicted embeddings to the goal image's (the car at rest at the goal pose);
-  no state enters the cost. Seeded episodes start at rest at a random pose in the work area; the goal
-  pose lies 1.5 to 3 m away, 0 to 0.4 rad off the start heading, its heading that of the circular arc
-  through both (so a constant steering reaches it). Success: the episode ends (after CAR_STEPS env steps)
-  with the car within CAR_TOL of the goal position; a random driver (uniform actions, held alike) from
-  the same starts is the baseline; start distance, closest approach and final distances beside.
+  heading (cos, sin) and speed from the embedding on held-out sequences. One JEPA per torch seed in
+  CAR_SEEDS (same data), each planning the same episodes. Planning: CEM over (steering, acceleration,
+  the latter within +-CAR_PLAN_BOUND) on the predictor, CAR_SEQUENCE model steps ahead (as far as it was
+  trained open loop), cost = distance of the predicted embeddings to the goal image's (the car at rest at
+  the goal pose); no state enters the cost. Seeded episodes start at rest at a random pose in the work
+  area; the goal pose lies 1.5 to 3 m away, 0 to 0.4 rad off the start heading, its heading that of the
+  circular arc through both (so a constant steering reaches it). Success: the episode ends (after
+  CAR_STEPS env steps) with the car within CAR_TOL of the goal position; a random driver (uniform
+  actions, held alike) from the same starts is the baseline; start distance, closest approach and final
+  distances beside.
 - uncertainty: truck-kinematics random-steering transitions (the env's start distribution); PETS ensemble
   (worldmodels/ensemble.py) and MC dropout; Spearman rho between predicted variance and the actual one-step
   error on held-out states, half in-distribution, half off it (trailer-cab angles and positions beyond the
@@ -83,6 +85,11 @@ CAR_SIDE = 56  # jepa_car: the pictures' longer side at most (the 7 m view -> 50
 CAR_JEPA = dict(embed_dim=8, keypoints=True, history=2)
 CAR_EPOCHS = 100  # jepa_car: training epochs (about 3 min of CPU)
 CAR_SAMPLES, CAR_ITERATIONS = 200, 4  # jepa_car: CEM
+# jepa_car: CEM searches steering and accelerations within +-CAR_PLAN_BOUND (the car's accelerations go to
+# +-2 m/s^2). The embedding keeps no heading (see the probes), so the predictor cannot tell which way an
+# acceleration moves a car at rest; gentler accelerations keep a wrong guess recoverable.
+CAR_PLAN_BOUND = 1.0
+CAR_SEEDS = (0, 1, 2)  # jepa_car: torch seeds of the JEPAs trained (same data, same episodes, each planned)
 PARTS = ("fork", "pixel", "jepa", "jepa_car", "uncertainty", "car", "offline")
 
 
@@ -379,6 +386,40 @@ def _car_goal(rng, view) -> tuple:
             return np.array([x, y, theta, 0.0]), np.array([gx, gy, theta + 2 * off, 0.0])
 
 
+def _car_drives(env, pictures, tasks: list, driver) -> dict:
+    """Each (start, goal) task driven for CAR_STEPS env steps by `driver(episode, goal_frame)`, which
+    returns the episode's act(stacked frames) -> action: final and closest distances to the goal, and how
+    many episodes ended with the car outside the picture."""
+    import numpy as np
+
+    from worldmodels.car_pixels import OFF_VIEW_TARGET, drive
+
+    low, high = env.action_space.low, env.action_space.high
+    final, closest, outside = [], [], 0
+    for episode, (start, goal) in enumerate(tasks):
+        env.reset(seed=episode, options={"state": start, "target": OFF_VIEW_TARGET})
+        act = driver(episode, pictures.frame(goal, 0.0))
+        previous = current = pictures.frame(start, 0.0)
+        nearest = float(np.hypot(*(start[:2] - goal[:2])))
+        for _ in range(CAR_STEPS // CAR_REPEAT):
+            action = act(pictures.stack(previous, current))
+            drive(env, action, CAR_REPEAT)
+            steer = float(np.clip(action[0], low[0], high[0]))
+            previous, current = current, pictures.frame(env.state, steer)
+            nearest = min(nearest, float(np.hypot(*(env.state[:2] - goal[:2]))))
+        final.append(float(np.hypot(*(env.state[:2] - goal[:2]))))
+        closest.append(nearest)
+        outside += not pictures.inside(env.state)
+    final = np.array(final)
+    return {
+        "success": float((final < CAR_TOL).mean()),
+        "mean_final_distance": float(final.mean()),
+        "passed_within_tolerance": float((np.array(closest) < CAR_TOL).mean()),
+        "ended_outside_picture": outside,
+        "final_distances": final.round(3).tolist(),
+    }
+
+
 def jepa_car_part(quick: bool) -> dict:
     import numpy as np
     import torch
@@ -387,7 +428,7 @@ def jepa_car_part(quick: bool) -> dict:
     from supervised.probe import regression_probe
     from supervised.trainer import Trainer, TrainerConfig
     from worldmodels.batches import ArrayBatches
-    from worldmodels.car_pixels import OFF_VIEW_TARGET, CarPictures, collect_car_sequences, drive
+    from worldmodels.car_pixels import CarPictures, collect_car_sequences
     from worldmodels.jepa import JEPA, GoalPlanner, JEPAConfig, jepa_loss
 
     cpu_start = time.process_time()
@@ -397,8 +438,6 @@ def jepa_car_part(quick: bool) -> dict:
     test = collect_car_sequences(env, pictures, 40 if quick else 100, CAR_SEQUENCE, 1, CAR_REPEAT)
     data_seconds = time.process_time() - cpu_start
     cfg = JEPAConfig(pictures.frame_shape, 2, continuous=True, **CAR_JEPA)
-    torch.manual_seed(0)
-    model = JEPA(cfg)
     trainer_cfg = TrainerConfig(
         epochs=10 if quick else CAR_EPOCHS,
         batch_size=32,
@@ -406,94 +445,90 @@ def jepa_car_part(quick: bool) -> dict:
         schedule="cosine",
         progress_bar=False,
     )
-    history = Trainer(model, jepa_loss, trainer_cfg).fit(ArrayBatches(train["frames"], train["actions"]))
-    model.eval()
-    train_seconds = time.process_time() - cpu_start - data_seconds
-    with torch.no_grad():
-        x_train, x_test = (model.embed(d["frames"]).flatten(0, 1).numpy() for d in (train, test))
-    stds = x_test.std(0)
+    rng = np.random.default_rng(11)
+    tasks = [_car_goal(rng, pictures.view) for _ in range(6 if quick else 50)]
+    start_distances = np.array([np.hypot(*(goal[:2] - start[:2])) for start, goal in tasks])
+    low, high = env.action_space.low, env.action_space.high
+    plan_low, plan_high = np.maximum(low, -CAR_PLAN_BOUND), np.minimum(high, CAR_PLAN_BOUND)
 
-    def probe(quantity) -> float:  # test R2 of a ridge probe of quantity(states) from the embedding
+    def random_driver(episode: int, goal_frame):
+        actor = np.random.default_rng(episode)
+        return lambda stacked: actor.uniform(low, high)
+
+    random_start = time.process_time()
+    random = _car_drives(env, pictures, tasks, random_driver)
+    random["cpu_seconds"] = time.process_time() - random_start
+
+    def probe(x_train, x_test, quantity) -> float:  # test R2 of a ridge probe of quantity(states)
         y_train, y_test = (quantity(d["states"].reshape(-1, 4)) for d in (train, test))
         return regression_probe(x_train, y_train, x_test, y_test)
 
-    probes = {
-        "position": probe(lambda s: s[:, :2]),
-        "heading": probe(lambda s: np.stack([np.cos(s[:, 2]), np.sin(s[:, 2])], -1)),
-        "speed": probe(lambda s: s[:, 3:]),
-    }
+    per_seed = []
+    for seed in CAR_SEEDS:
+        seed_start = time.process_time()
+        torch.manual_seed(seed)
+        model = JEPA(cfg)
+        history = Trainer(model, jepa_loss, trainer_cfg).fit(ArrayBatches(train["frames"], train["actions"]))
+        model.eval()
+        train_seconds = time.process_time() - seed_start
+        with torch.no_grad():
+            x_train, x_test = (model.embed(d["frames"]).flatten(0, 1).numpy() for d in (train, test))
 
-    rng = np.random.default_rng(11)
-    episodes = 6 if quick else 50
-    low, high = env.action_space.low, env.action_space.high
-    arms = {"planning": [], "random": []}
-    closest = {"planning": [], "random": []}
-    left_picture = {"planning": 0, "random": 0}
-    start_distances = []
-    plan_start = time.process_time()
-    for episode in range(episodes):
-        start, goal = _car_goal(rng, pictures.view)
-        goal_frame = pictures.frame(goal, 0.0)
-        start_distances.append(float(np.hypot(*(goal[:2] - start[:2]))))
-        for arm in arms:
-            env.reset(seed=episode, options={"state": start, "target": OFF_VIEW_TARGET})
-            planner = GoalPlanner(
-                model,
-                pictures.stack(goal_frame, goal_frame),
-                CAR_SEQUENCE,
-                CAR_SAMPLES,
-                CAR_SAMPLES // 10,
-                CAR_ITERATIONS,
-                episode,
-                low,
-                high,
-            )
-            actor = np.random.default_rng(episode)
-            previous = current = pictures.frame(start, 0.0)
-            nearest = float(np.hypot(*(start[:2] - goal[:2])))
-            for _ in range(CAR_STEPS // CAR_REPEAT):
-                if arm == "planning":
-                    action = planner.act(pictures.stack(previous, current))
-                else:
-                    action = actor.uniform(low, high)
-                drive(env, action, CAR_REPEAT)
-                previous, current = (
-                    current,
-                    pictures.frame(env.state, float(np.clip(action[0], low[0], high[0]))),
-                )
-                nearest = min(nearest, float(np.hypot(*(env.state[:2] - goal[:2]))))
-            arms[arm].append(float(np.hypot(*(env.state[:2] - goal[:2]))))
-            closest[arm].append(nearest)
-            left_picture[arm] += not pictures.inside(env.state)
-    final = {arm: np.array(d) for arm, d in arms.items()}
+        def planner(episode: int, goal_frame, model=model):
+            goal = pictures.stack(goal_frame, goal_frame)  # the car at rest at the goal pose
+            cem = (CAR_SEQUENCE, CAR_SAMPLES, CAR_SAMPLES // 10, CAR_ITERATIONS, episode)
+            return GoalPlanner(model, goal, *cem, plan_low, plan_high).act
+
+        plan_start = time.process_time()
+        planning = _car_drives(env, pictures, tasks, planner)
+        per_seed.append(
+            {
+                "seed": seed,
+                "final_losses": {k: v for k, v in history[-1].items() if k.startswith("train_")},
+                "min_std": float(x_test.std(0).min()),
+                "position_probe_r2": probe(x_train, x_test, lambda s: s[:, :2]),
+                "heading_probe_r2": probe(
+                    x_train, x_test, lambda s: np.stack([np.cos(s[:, 2]), np.sin(s[:, 2])], -1)
+                ),
+                "speed_probe_r2": probe(x_train, x_test, lambda s: s[:, 3:]),
+                **planning,
+                "beats_random": planning["success"] > random["success"]
+                and planning["mean_final_distance"] < random["mean_final_distance"],
+                "train_cpu_seconds": train_seconds,
+                "planning_cpu_seconds": time.process_time() - plan_start,
+            }
+        )
+
+    def over_seeds(key: str) -> list:
+        return [result[key] for result in per_seed]
+
     return {
         "view": [list(side) for side in pictures.view],
         "frame_shape": list(cfg.frame_shape),
         "action_repeat": CAR_REPEAT,
+        "planner_action_bound": [plan_low.tolist(), plan_high.tolist()],
         "train_sequences": len(train["frames"]),
         "embed_dim": cfg.embed_dim,
-        "final_losses": {k: v for k, v in history[-1].items() if k.startswith("train_")},
-        "min_std": float(stds.min()),
-        "position_probe_r2": probes["position"],
-        "heading_probe_r2": probes["heading"],
-        "speed_probe_r2": probes["speed"],
-        "episodes": episodes,
+        "seeds": list(CAR_SEEDS),
+        "episodes": len(tasks),
         "steps": CAR_STEPS,
         "tolerance": CAR_TOL,
-        "mean_start_distance": float(np.mean(start_distances)),
-        "start_within_tolerance": float(np.mean(np.array(start_distances) < CAR_TOL)),
-        "mean_final_distance_planning": float(final["planning"].mean()),
-        "mean_final_distance_random": float(final["random"].mean()),
-        "jepa_car_planning_success": float((final["planning"] < CAR_TOL).mean()),
-        "jepa_car_random_success": float((final["random"] < CAR_TOL).mean()),
-        "passed_within_tolerance_planning": float((np.array(closest["planning"]) < CAR_TOL).mean()),
-        "passed_within_tolerance_random": float((np.array(closest["random"]) < CAR_TOL).mean()),
-        "final_distances_planning": final["planning"].round(3).tolist(),
-        "final_distances_random": final["random"].round(3).tolist(),
-        "ended_outside_picture": left_picture,
+        "mean_start_distance": float(start_distances.mean()),
+        "start_within_tolerance": float((start_distances < CAR_TOL).mean()),
+        "min_std": float(min(over_seeds("min_std"))),
+        "position_probe_r2": float(np.mean(over_seeds("position_probe_r2"))),
+        "heading_probe_r2": float(np.mean(over_seeds("heading_probe_r2"))),
+        "speed_probe_r2": float(np.mean(over_seeds("speed_probe_r2"))),
+        "jepa_car_planning_success": float(np.mean(over_seeds("success"))),
+        "jepa_car_planning_success_per_seed": over_seeds("success"),
+        "jepa_car_random_success": random["success"],
+        "mean_final_distance_planning": float(np.mean(over_seeds("mean_final_distance"))),
+        "mean_final_distance_planning_per_seed": over_seeds("mean_final_distance"),
+        "mean_final_distance_random": random["mean_final_distance"],
+        "beats_random_every_seed": all(over_seeds("beats_random")),
+        "per_seed": per_seed,
+        "random": random,
         "data_cpu_seconds": data_seconds,
-        "train_cpu_seconds": train_seconds,
-        "planning_cpu_seconds": time.process_time() - plan_start,
         "cpu_seconds": time.process_time() - cpu_start,
     }
 
@@ -831,8 +866,9 @@ def main() -> None:
     path = RESULTS_DIR / ("worldmodels-quick.json" if args.quick else "worldmodels.json")
     fresh = {}
     for part in args.only or PARTS:
-        # Wall-clock limits; offline runs 5 seeds (about 6 min of CPU, far longer on a shared machine).
-        timeout = 3600 if part == "offline" else 900
+        # Wall-clock limits; offline runs 5 seeds (about 6 min of CPU, far longer on a shared machine),
+        # jepa_car 3 (about 9 min of CPU).
+        timeout = 3600 if part in ("offline", "jepa_car") else 900
         fresh[part] = run_worker(script, [part, "1" if args.quick else "0"], timeout=timeout)
         print(f"{part}: {fresh[part]}", flush=True)
     results = json.loads(path.read_text()).get("parts", {}) if path.is_file() else {}
@@ -851,7 +887,13 @@ def main() -> None:
         "jepa_probe_r2": get("jepa", "jepa_probe_r2"),
         "jepa_planning_success": get("jepa", "jepa_planning_success"),
         "jepa_car_planning_success": get("jepa_car", "jepa_car_planning_success"),
+        "jepa_car_planning_success_per_seed": get("jepa_car", "jepa_car_planning_success_per_seed"),
         "jepa_car_random_success": get("jepa_car", "jepa_car_random_success"),
+        "jepa_car_mean_final_distance_planning": get("jepa_car", "mean_final_distance_planning"),
+        "jepa_car_mean_final_distance_planning_per_seed": get(
+            "jepa_car", "mean_final_distance_planning_per_seed"
+        ),
+        "jepa_car_mean_final_distance_random": get("jepa_car", "mean_final_distance_random"),
         "uncertainty_spearman": get("uncertainty", "uncertainty_spearman"),
         "mc_dropout_spearman": get("uncertainty", "mc_dropout_spearman"),
         "truck_open_loop_position_error": get("uncertainty", "open_loop_position_error"),
@@ -876,6 +918,10 @@ def main() -> None:
         f"jepa min std >= {STD_FLOOR}": at_least("jepa_min_std", STD_FLOOR),
         "jepa probe R2 >= 0.9": at_least("jepa_probe_r2", 0.9),
         "jepa planning success >= 0.8": at_least("jepa_planning_success", 0.8),
+        "jepa car planning beats random (goals and final distance) on every seed": get(
+            "jepa_car", "beats_random_every_seed"
+        )
+        is True,
         "ensemble uncertainty spearman >= 0.5": at_least("uncertainty_spearman", 0.5),
         "offline success with regularisation >= 2x without": figures["offline_success_with_reg"] is not None
         and figures["offline_success_with_reg"] > 0
