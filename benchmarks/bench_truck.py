@@ -67,8 +67,9 @@ MPC = {
     "max_fold": 1.5,
 }
 # The dockable fraction's bounds: the first evaluation starts for the searches, many more for the proof. The
-# lattice search (planners.truck_search, its defaults: 31 fold references 0.1 rad apart held 10 steps, up to
-# 20,000 trucks a layer) runs on the starts the MPC search did not dock.
+# lattice search (planners.truck_search, its defaults: 35 fold references, 0.1 rad apart to ±1.5 and four
+# within 2° of a jackknife, held 10 steps, up to 20,000 trucks a layer) runs on the starts the MPC search
+# did not dock.
 CEILING = {
     "starts": 300,
     "proof_starts": 100_000,

@@ -41,9 +41,12 @@ class LatticeSearch:
     """The search's settings (see the module docstring). ``cell`` is the pruning cell's size in rear x,
     rear y, θ1 and fold (units, units, radians, radians)."""
 
-    folds: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(-15, 16))
+    # 0.1 rad apart to ±1.5, and ±1.54, ±1.565 (88°, 89.7°): near a jackknife the rear barely moves
+    # while the trailer turns, a pivot that gets trucks off a wall (8 of the 18 starts the search adds
+    # to the MPC's, of the first 300 evaluation starts, need it).
+    folds: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(-15, 16)) + (1.54, -1.54, 1.565, -1.565)
     repeat: int = 10
-    cell: tuple[float, float, float, float] = (0.5, 0.5, math.radians(6.0), 0.25)
+    cell: tuple[float, float, float, float] = (0.5, 0.5, math.radians(6.0), 0.1)
     max_nodes: int = 20_000
     finish_nodes: int = 200
     gain_y: float = 0.3
