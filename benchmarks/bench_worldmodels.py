@@ -106,7 +106,8 @@ def fork_part(quick: bool) -> dict:
     from envs.fork import ForkEnv
     from supervised.trainer import Trainer, TrainerConfig
     from worldmodels.batches import ArrayBatches
-    from worldmodels.cvae import CVAEConfig, CVAEDynamics, cvae_loss
+    from worldmodels.cvae import CVAEConfig, CVAEDynamics
+    from worldmodels.transition_model import transition_loss
 
     def transitions(episodes: int, seed: int) -> list[np.ndarray]:
         env, rng = ForkEnv(), np.random.default_rng(seed)
@@ -134,7 +135,7 @@ def fork_part(quick: bool) -> dict:
         cfg = TrainerConfig(
             epochs=epochs, batch_size=128, learning_rate=2e-3, schedule="cosine", progress_bar=False
         )
-        Trainer(model, cvae_loss, cfg).fit(ArrayBatches(*train))
+        Trainer(model, transition_loss, cfg).fit(ArrayBatches(*train))
         return model.eval()
 
     start = time.perf_counter()
@@ -553,7 +554,8 @@ def car_part(quick: bool) -> dict:
     from worldmodels.batches import ArrayBatches
     from worldmodels.ensemble import EnsembleConfig, ProbabilisticEnsemble
     from worldmodels.evaluation import errors_against
-    from worldmodels.mc_dropout import MCDropoutConfig, MCDropoutDynamics, mc_dropout_loss
+    from worldmodels.mc_dropout import MCDropoutConfig, MCDropoutDynamics
+    from worldmodels.transition_model import transition_loss
 
     car = CarKinematics()
     gen = torch.Generator().manual_seed(0)
@@ -579,7 +581,7 @@ def car_part(quick: bool) -> dict:
     dropout = MCDropoutDynamics(MCDropoutConfig(4, 2, hidden=(128, 128), dropout=0.1))
     dropout.fit_normalisation(*train)
     cfg = TrainerConfig(epochs=10 if quick else 30, batch_size=256, learning_rate=1e-3, progress_bar=False)
-    Trainer(dropout, mc_dropout_loss, cfg).fit(ArrayBatches(*train))
+    Trainer(dropout, transition_loss, cfg).fit(ArrayBatches(*train))
     dropout.eval()
     starts = torch.zeros(200, 4, dtype=torch.float64)  # at rest at the origin, as the env starts
     plans = low + (high - low) * torch.rand(200, HORIZON, 2, generator=gen, dtype=torch.float64)
@@ -609,7 +611,8 @@ def uncertainty_part(quick: bool) -> dict:
     from worldmodels.batches import ArrayBatches
     from worldmodels.ensemble import EnsembleConfig, ProbabilisticEnsemble
     from worldmodels.evaluation import errors_against
-    from worldmodels.mc_dropout import MCDropoutConfig, MCDropoutDynamics, mc_dropout_loss
+    from worldmodels.mc_dropout import MCDropoutConfig, MCDropoutDynamics
+    from worldmodels.transition_model import transition_loss
 
     truck = TruckKinematics()
     gen = torch.Generator().manual_seed(0)
@@ -644,7 +647,7 @@ def uncertainty_part(quick: bool) -> dict:
     dropout = MCDropoutDynamics(MCDropoutConfig(4, 1, hidden=(128, 128), dropout=0.1, samples=50))
     dropout.fit_normalisation(*train)
     cfg = TrainerConfig(epochs=10 if quick else 30, batch_size=256, learning_rate=1e-3, progress_bar=False)
-    Trainer(dropout, mc_dropout_loss, cfg).fit(ArrayBatches(*train))
+    Trainer(dropout, transition_loss, cfg).fit(ArrayBatches(*train))
     dropout.eval()
     with torch.no_grad():
         drop_var = dropout.variance(states, actions).numpy()

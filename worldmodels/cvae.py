@@ -30,7 +30,7 @@ from core.errors import UserError
 from core.validation import check_positive_int, check_range
 from perception.mlp import MLP, MLPConfig
 from perception.vae import gaussian_kl
-from worldmodels.transition_model import NormalisedTransitionModel, transition_loss
+from worldmodels.transition_model import NormalisedTransitionModel
 
 Z_MODES = ("sample", "zero")
 KIND = "cvae dynamics"
@@ -118,9 +118,6 @@ class CVAEDynamics(NormalisedTransitionModel):
         if cfg.kl_budget is not None:
             loss = loss + cfg.budget_weight * F.relu(kl - cfg.kl_budget)
         return loss, {"recon": recon.detach(), "kl": kl.detach()}
-
-
-cvae_loss = transition_loss  # the trainer's loss_fn, under its old name
 
 
 def save_cvae(model: CVAEDynamics, path: str | Path) -> None:

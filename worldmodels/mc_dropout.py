@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from core.errors import UserError
 from core.validation import check_positive_int, check_range
 from perception.activation import check_activation, make_activation
-from worldmodels.transition_model import NormalisedTransitionModel, transition_loss
+from worldmodels.transition_model import NormalisedTransitionModel
 
 
 @dataclass
@@ -100,6 +100,3 @@ class MCDropoutDynamics(NormalisedTransitionModel):
         target = self.delta_norm(next_state - state)
         mse = (self.delta(state, action, dropout=self.training) - target).pow(2).mean()
         return mse, {}
-
-
-mc_dropout_loss = transition_loss  # the trainer's loss_fn, under its old name
