@@ -374,11 +374,12 @@ def train_controller(
     config: BPTTConfig,
     iterations: int,
     log: TrainLog | None = None,
-    on_iteration: Callable[[int, TrainLog], None] | None = None,
+    on_iteration: Callable[[int, TrainLog], bool | None] | None = None,
 ) -> TrainLog:
     """Train ``controller`` in place for ``iterations`` gradient steps by BPTT through ``dynamics`` (the
     true kinematics' ``step`` or an emulator's), lesson after lesson, going on from ``log``'s lesson.
-    With validation on, the controller ends with the best validated weights of the last lesson."""
+    With validation on, the controller ends with the best validated weights of the last lesson.
+    ``on_iteration(iteration, log)`` runs after each; training stops early when it returns False."""
     kinematics = controller.kinematics
     log = log or TrainLog()
     generator = torch.Generator().manual_seed(config.seed)
@@ -442,8 +443,8 @@ def train_controller(
             log.validation.append((len(log.lesson), score))
             if score > best_success:
                 best_success, best_weights = score, copy.deepcopy(controller.state_dict())
-        if on_iteration is not None:
-            on_iteration(iteration, log)
+        if on_iteration is not None and on_iteration(iteration, log) is False:
+            break
     if best_weights is not None:
         controller.load_state_dict(best_weights)
     log.seconds += time.perf_counter() - start_time

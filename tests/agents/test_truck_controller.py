@@ -65,6 +65,8 @@ def test_learn_zero_is_nothing_and_a_callback_sees_the_agent():
     seen = []
     agent.learn(2, progress_bar=False, callback=lambda a: seen.append(a.num_timesteps))
     assert seen == [1, 2]
+    agent.learn(5, progress_bar=False, callback=lambda a: a.num_timesteps < 3)  # False at 3: stop
+    assert agent.num_timesteps == 3 and len(agent.log.lesson) == 3
 
 
 def test_paths_figure_and_docking_gif(tmp_path):
