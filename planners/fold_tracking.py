@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from core.errors import UserError
+from envs.truck.batch import episode_status
 from envs.truck.kinematics import MAX_STEER, TruckKinematics, wrap_angle
 from planners.rollout import Dynamics
 
@@ -50,3 +51,16 @@ class FoldTracking:
 
     def step(self, state: Tensor, action: Tensor) -> Tensor:
         return self.dynamics.step(state, self.steering(state, action.to(state.dtype)))
+
+
+def step_episodes(
+    tracking: FoldTracking, state: Tensor, fold_ref: Tensor, done: Tensor, docked: Tensor
+) -> tuple[Tensor, Tensor, Tensor]:
+    """One env step of a batch of episodes on the true kinematics (``tracking.kinematics``), steered
+    towards ``fold_ref [B, 1]``: a truck whose episode has ended stays where it ended; returns the
+    states and the ``done`` / ``docked`` flags ``[B]`` updated by the env's ending rules."""
+    k = tracking.kinematics
+    moved = k.step(state, tracking.steering(state, fold_ref))
+    state = torch.where(done[:, None], state, moved)
+    status = episode_status(k, state)
+    return state, done | status.done, docked | (status.done & ~done & status.docked)

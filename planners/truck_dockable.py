@@ -29,10 +29,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from envs.truck.batch import episode_status
 from envs.truck.kinematics import JACKKNIFE_ANGLE, MAX_STEER, YARD_X, YARD_Y, TruckKinematics, wrap_angle
 from planners.base import shifted
-from planners.fold_tracking import FoldTracking
+from planners.fold_tracking import FoldTracking, step_episodes
 from planners.gradient_mpc import GradientMPC
 from planners.held_action import HeldAction
 from planners.rollout import Dynamics
@@ -245,11 +244,7 @@ def mpc_runs(
         plans = planner.optimize_starts(state, plans)
         with torch.no_grad():
             for _ in range(search.repeat):
-                moved = k.step(state, tracking.steering(state, plans[:, 0]))
-                state = torch.where(done[:, None], state, moved)
-                status = episode_status(k, state)
-                docked |= status.done & ~done & status.docked
-                done |= status.done
+                state, done, docked = step_episodes(tracking, state, plans[:, 0], done, docked)
         if bool(done.all()):
             break
         plans = shifted(plans)

@@ -33,7 +33,7 @@ from envs.truck.batch import episode_status
 from envs.truck.env import MAX_STEPS
 from envs.truck.kinematics import YARD_X, YARD_Y, TruckKinematics, wrap_angle
 from envs.truck.outcome import ANGLE_WEIGHT
-from planners.fold_tracking import FoldTracking
+from planners.fold_tracking import FoldTracking, step_episodes
 
 
 @dataclass
@@ -106,11 +106,7 @@ def _finish(
         fold = finish_fold(state, search, k)
         if record:
             used.append(fold)
-        moved = k.step(state, tracking.steering(state, fold[:, None]))
-        state = torch.where(done[:, None], state, moved)
-        status = episode_status(k, state)
-        docked |= status.done & ~done & status.docked
-        done |= status.done
+        state, done, docked = step_episodes(tracking, state, fold[:, None], done, docked)
         if bool(done.all()):
             break
     return docked, used
@@ -156,11 +152,7 @@ def search_docking(
         done = torch.zeros(len(moving), dtype=torch.bool)
         docked = done.clone()
         for _ in range(min(search.repeat, left)):
-            moved = k.step(moving, tracking.steering(moving, refs[:, None]))
-            moving = torch.where(done[:, None], moving, moved)
-            status = episode_status(k, moving)
-            docked |= status.done & ~done & status.docked
-            done |= status.done
+            moving, done, docked = step_episodes(tracking, moving, refs[:, None], done, docked)
         if bool(docked.any()):
             index = int(docked.nonzero()[0])
             return torch.tensor(
