@@ -29,7 +29,7 @@ from core.validation import check_known_names
 from perception import VAEConfig
 from rlsuite.tasks import TaskResult, TaskSpec
 from supervised.augment import AugmentConfig
-from supervised.classify import ClassifierConfig, train_classifier
+from supervised.classify import ClassifierConfig, check_settings_used, train_classifier
 from supervised.data import ArrayDataset, cifar_dataset, frames_dataset, idx_dataset, load_digits_dataset
 from supervised.trainer import TrainerConfig
 
@@ -116,6 +116,7 @@ def classify(spec: TaskSpec, run: RunDir, resume: bool, progress_bar: bool) -> T
     are the agent's cells."""
     trainer, model = _split_hyperparams(spec.task, spec.hyperparams, ClassifierConfig)
     model_cfg = make_config(ClassifierConfig, model)
+    check_settings_used(model_cfg.model, model)
     cfg = _trainer_config(spec, trainer, progress_bar)
     data = _class_labels(load_data(spec))
     aug = AugmentConfig.digits() if data.image_shape[1] <= 16 else None

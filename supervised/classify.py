@@ -3,6 +3,7 @@ trained by the shared Trainer on stratified splits."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -20,6 +21,22 @@ from supervised.trainer import Trainer, TrainerConfig, record_config
 
 MODELS = ("cnn", "transformer")
 TOKENS = ("patches", "rows")
+
+
+# The settings only one model reads: setting one for the other model is a mistake worth naming.
+MODEL_SETTINGS = {
+    "cnn": ("feature_dim", "pad"),
+    "transformer": ("tokens", "patch", "patch_stride", "stem_channels", "dim", "depth", "heads", "dropout"),
+}
+
+
+def check_settings_used(model: str, given: Iterable[str]) -> None:
+    """UserError naming any of the ``given`` settings (``--set`` names) that ``model`` does not read."""
+    unused = sorted(
+        name for other, names in MODEL_SETTINGS.items() if other != model for name in names if name in given
+    )
+    if unused:
+        raise UserError(f"{', '.join(unused)}: not read by model {model!r} (choose one with --set model=...)")
 
 
 @dataclass

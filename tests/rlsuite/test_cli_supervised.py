@@ -52,6 +52,8 @@ def test_bad_data_and_hyperparameters_are_one_line_errors(run_cli, tmp_path):
     )
     result = run_cli("train", "classify", "--set", "colour=red", "--out", tmp_path / "c")
     assert_user_error(result, "unknown hyperparameter colour")
+    result = run_cli("train", "classify", "--set", "stem_channels=32", "--out", tmp_path / "d")
+    assert_user_error(result, "stem_channels", "not read by model 'cnn'")
     assert not (tmp_path / "a").exists() and not (tmp_path / "c").exists()
 
 
