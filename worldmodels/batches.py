@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from core.errors import UserError
-from core.validation import check_positive_int, check_range, check_seed
+from supervised.data.array import index_batches, split_indices
 
 
 class ArrayBatches:
@@ -37,21 +37,14 @@ class ArrayBatches:
 
     def split(self, fraction: float, seed: int = 0) -> tuple[ArrayBatches, ArrayBatches]:
         """`(rest, part)`: a random `fraction` of the examples in `part`, drawn with `seed`."""
-        check_range("fraction", fraction, 0.0, 1.0, low_open=True)
-        order = np.random.default_rng(check_seed(seed)).permutation(len(self))
-        cut = round(fraction * len(self))
-        if cut == 0 or cut == len(self):
-            raise UserError(f"split fraction {fraction} of {len(self)} examples leaves one side empty")
-        return self.subset(np.sort(order[cut:])), self.subset(np.sort(order[:cut]))
+        rest, part = split_indices([np.arange(len(self))], len(self), fraction, seed)
+        return self.subset(rest), self.subset(part)
 
     def batches(
         self, batch_size: int, rng: np.random.Generator | None = None
     ) -> Iterator[tuple[Tensor, ...]]:
         """Tuples of tensors covering every example once; shuffled by `rng` if given."""
-        batch_size = check_positive_int(batch_size, "batch_size")
-        order = rng.permutation(len(self)) if rng is not None else np.arange(len(self))
-        for start in range(0, len(self), batch_size):
-            idx = order[start : start + batch_size]
+        for idx in index_batches(len(self), batch_size, rng):
             yield tuple(torch.from_numpy(a[idx]) for a in self.arrays)
 
 

@@ -12,6 +12,29 @@ from core.errors import UserError
 from core.validation import check_positive_int, check_range, check_seed
 
 
+def split_indices(
+    groups: list[np.ndarray], n: int, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(rest, part)``: sorted indices into ``n`` examples, ``part`` holding ``fraction`` of each group
+    (rounded per group), drawn at random with ``seed``; a UserError if either side would be empty."""
+    check_range("fraction", fraction, 0.0, 1.0, low_open=True)
+    rng = np.random.default_rng(check_seed(seed))
+    chosen = [rng.permutation(group)[: round(fraction * len(group))] for group in groups]
+    part = np.sort(np.concatenate(chosen))
+    rest = np.setdiff1d(np.arange(n), part)
+    if len(part) == 0 or len(rest) == 0:
+        raise UserError(f"split fraction {fraction} of {n} examples leaves one side empty")
+    return rest, part
+
+
+def index_batches(n: int, batch_size: int, rng: np.random.Generator | None = None) -> Iterator[np.ndarray]:
+    """Index arrays of up to ``batch_size`` covering ``range(n)`` once; shuffled by ``rng`` if given."""
+    batch_size = check_positive_int(batch_size, "batch_size")
+    order = rng.permutation(n) if rng is not None else np.arange(n)
+    for start in range(0, n, batch_size):
+        yield order[start : start + batch_size]
+
+
 class ArrayDataset:
     """`images [N, C, H, W]` float32 in [0, 1] and `labels [N]` (or `[N, K]`) int64, held in memory.
 
@@ -56,22 +79,13 @@ class ArrayDataset:
         Stratified, each class (each distinct label row for `[N, K]` labels) gives the same fraction,
         rounded per class, so both sides keep the class proportions of the whole.
         """
-        check_range("fraction", fraction, 0.0, 1.0, low_open=True)
-        rng = np.random.default_rng(check_seed(seed))
         if stratified:
             _, classes = np.unique(self.labels, axis=0, return_inverse=True)
             groups = [np.flatnonzero(classes.reshape(-1) == c) for c in range(classes.max() + 1)]
         else:
             groups = [np.arange(len(self))]
-        part = []
-        for group in groups:
-            chosen = rng.permutation(group)
-            part.append(chosen[: round(fraction * len(group))])
-        part_idx = np.sort(np.concatenate(part))
-        rest_idx = np.setdiff1d(np.arange(len(self)), part_idx)
-        if len(part_idx) == 0 or len(rest_idx) == 0:
-            raise UserError(f"split fraction {fraction} of {len(self)} examples leaves one side empty")
-        return self.subset(rest_idx), self.subset(part_idx)
+        rest, part = split_indices(groups, len(self), fraction, seed)
+        return self.subset(rest), self.subset(part)
 
     def batches(
         self, batch_size: int, rng: np.random.Generator | None = None
@@ -80,10 +94,7 @@ class ArrayDataset:
 
         The last batch may be smaller. Batches share memory with nothing: each is a fresh copy.
         """
-        batch_size = check_positive_int(batch_size, "batch_size")
-        order = rng.permutation(len(self)) if rng is not None else np.arange(len(self))
-        for start in range(0, len(self), batch_size):
-            idx = order[start : start + batch_size]
+        for idx in index_batches(len(self), batch_size, rng):
             yield torch.from_numpy(self.images[idx]), torch.from_numpy(self.labels[idx])
 
     def __repr__(self) -> str:
