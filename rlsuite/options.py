@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from core.errors import UserError
+from core.validation import check_known_names
 
 
 def parse_assignments(pairs: Iterable[str], option: str) -> dict[str, Any]:
@@ -26,6 +27,16 @@ def parse_assignments(pairs: Iterable[str], option: str) -> dict[str, Any]:
         except json.JSONDecodeError:
             parsed[key] = raw
     return parsed
+
+
+def split_settings(
+    values: dict[str, Any], groups: Iterable[Iterable[str]], owner: str
+) -> list[dict[str, Any]]:
+    """``--set`` values sorted into ``groups`` of names (one dict per group, e.g. a trainer's and a
+    model's config fields); a name in no group is a UserError naming ``owner`` and the valid names."""
+    groups = [set(group) for group in groups]
+    check_known_names(values, sorted(set().union(*groups)), owner)
+    return [{k: v for k, v in values.items() if k in group} for group in groups]
 
 
 def format_value(value: Any) -> str:

@@ -25,8 +25,8 @@ import numpy as np
 from agents.base import make_config
 from core.errors import UserError
 from core.rundir import RunDir
-from core.validation import check_known_names
 from perception import VAEConfig
+from rlsuite.options import split_settings
 from rlsuite.tasks import TaskResult, TaskSpec
 from supervised.augment import AugmentConfig
 from supervised.classify import ClassifierConfig, check_settings_used, train_classifier
@@ -88,10 +88,8 @@ def _split_hyperparams(
     """``--set`` values for the Trainer and for the model's config; a name that neither knows, nor
     ``others`` names (the task's own), is a UserError."""
     trainer_names = {f.name for f in fields(TrainerConfig)} - {"epochs", "seed", "progress_bar"}
-    model_names = {f.name for f in fields(model_class)} | set(others)
-    check_known_names(hyperparams, sorted(trainer_names | model_names), task)
-    trainer = {k: v for k, v in hyperparams.items() if k in trainer_names}
-    model = {k: v for k, v in hyperparams.items() if k in model_names and k not in others}
+    model_names = {f.name for f in fields(model_class)} - set(others)
+    trainer, model, _ = split_settings(hyperparams, (trainer_names, model_names, others), task)
     return trainer, model
 
 

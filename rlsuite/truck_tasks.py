@@ -16,10 +16,10 @@ from agents.base import make_config, make_env
 from core.errors import UserError
 from core.rundir import RunDir
 from core.threads import torch_threads
-from core.validation import check_known_names
 from envs.truck.batch import episode_status, sample_starts
 from envs.truck.env import TruckBackerUpperEnv
 from envs.truck.kinematics import MAX_STEER, TruckKinematics
+from rlsuite.options import split_settings
 from rlsuite.tasks import TaskResult, TaskSpec
 from worldmodels.emulator import (
     Emulator,
@@ -82,12 +82,8 @@ def _split_hyperparams(hyperparams: dict[str, Any], seed: int) -> tuple[Emulator
     """``--set`` names go to the network config or the training config; unknown names are a UserError."""
     network_names = {f.name for f in fields(EmulatorConfig)} - {"state_dim", "action_dim"}
     train_names = {f.name for f in fields(EmulatorTrainConfig)} - {"seed"}
-    check_known_names(hyperparams, sorted(network_names | train_names), "truck-emulator")
-    network = make_config(EmulatorConfig, {k: v for k, v in hyperparams.items() if k in network_names})
-    training = make_config(
-        EmulatorTrainConfig, {**{k: v for k, v in hyperparams.items() if k in train_names}, "seed": seed}
-    )
-    return network, training
+    network, training = split_settings(hyperparams, (network_names, train_names), "truck-emulator")
+    return make_config(EmulatorConfig, network), make_config(EmulatorTrainConfig, {**training, "seed": seed})
 
 
 def emulator_task(spec: TaskSpec, run: RunDir, resume: bool, progress_bar: bool) -> TaskResult:
